@@ -1,0 +1,5 @@
+/**
+ * @module
+ * Placeholder: this entry point is filled by its issue.
+ */
+export {};
