@@ -1,0 +1,374 @@
+import assert from "node:assert/strict";
+import {
+  type HttpServerStats,
+  metricsText,
+  ServerMetrics,
+} from "../../http/metrics.ts";
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+interface Family {
+  type: string;
+  help: string;
+  samples: Sample[];
+}
+
+const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const FLOAT = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf|NaN)$/;
+
+/** Reads a label set `{a="x",b="y\"z"}`, rejecting anything malformed. */
+function parseLabels(s: string): [Record<string, string>, string] {
+  const labels: Record<string, string> = {};
+  let i = 1; // after "{"
+  while (s[i] !== "}") {
+    const eq = s.indexOf("=", i);
+    assert.ok(eq > i, `label without "=": ${s}`);
+    const name = s.slice(i, eq);
+    assert.match(name, LABEL);
+    assert.ok(!(name in labels), `duplicate label ${name}`);
+    assert.equal(s[eq + 1], '"', `unquoted label value: ${s}`);
+    let value = "";
+    let j = eq + 2;
+    for (;; j++) {
+      const ch = s[j];
+      assert.ok(ch !== undefined && ch !== "\n", `unterminated value: ${s}`);
+      if (ch === '"') break;
+      if (ch === "\\") {
+        const next = s[++j];
+        assert.ok(
+          next === "\\" || next === '"' || next === "n",
+          `bad escape \\${next}`,
+        );
+        value += next === "n" ? "\n" : next;
+      } else value += ch;
+    }
+    labels[name] = value;
+    i = j + 1;
+    if (s[i] === ",") i++;
+    else assert.equal(s[i], "}", `expected , or } in ${s}`);
+  }
+  return [labels, s.slice(i + 1)];
+}
+
+/** A strict reader of the Prometheus text format 0.0.4; throws on any bad line. */
+function parseExposition(text: string): Map<string, Family> {
+  assert.ok(text.endsWith("\n"), "must end with a newline");
+  const families = new Map<string, Family>();
+  let current: string | undefined;
+  for (const line of text.slice(0, -1).split("\n")) {
+    assert.notEqual(line, "", "no blank lines expected");
+    if (line.startsWith("# HELP ")) {
+      const [name, ...help] = line.slice(7).split(" ");
+      assert.match(name!, NAME);
+      assert.ok(!families.has(name!), `family ${name} declared twice`);
+      families.set(name!, {
+        type: "untyped",
+        help: help.join(" "),
+        samples: [],
+      });
+      current = name;
+      continue;
+    }
+    if (line.startsWith("# TYPE ")) {
+      const [name, type, extra] = line.slice(7).split(" ");
+      assert.equal(name, current, "TYPE must follow its HELP");
+      assert.ok(
+        ["counter", "gauge", "histogram", "summary", "untyped"].includes(type!),
+      );
+      assert.equal(extra, undefined);
+      assert.equal(
+        families.get(name!)!.samples.length,
+        0,
+        "TYPE before samples",
+      );
+      families.get(name!)!.type = type!;
+      continue;
+    }
+    assert.ok(!line.startsWith("#"), `unknown comment: ${line}`);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(.*)$/.exec(line);
+    assert.ok(m, `bad sample line: ${line}`);
+    const name = m[1]!;
+    let rest = m[2]!;
+    let labels: Record<string, string> = {};
+    if (rest.startsWith("{")) [labels, rest] = parseLabels(rest);
+    assert.ok(rest.startsWith(" "), `missing value: ${line}`);
+    const [value, timestamp, extra] = rest.slice(1).split(" ");
+    assert.match(value!, FLOAT);
+    assert.equal(extra, undefined);
+    if (timestamp !== undefined) assert.match(timestamp, /^-?\d+$/);
+    const family = families.get(current!)!;
+    const base = family.type === "histogram"
+      ? name.replace(/_(bucket|sum|count)$/, "")
+      : name;
+    assert.equal(base, current, `sample ${name} outside its family`);
+    family.samples.push({ name, labels, value: Number(value) });
+  }
+  for (const [name, f] of families) {
+    if (f.type === "counter") assert.ok(name.endsWith("_total"), name);
+    if (f.type !== "histogram") continue;
+    const buckets = f.samples.filter((s) => s.name === `${name}_bucket`);
+    assert.ok(buckets.length > 0);
+    let last = -Infinity;
+    let lastCount = 0;
+    for (const b of buckets) {
+      const le = b.labels.le;
+      assert.ok(le !== undefined, "bucket without le");
+      const bound = le === "+Inf" ? Infinity : Number(le);
+      assert.ok(bound > last, "le strictly increasing");
+      assert.ok(b.value >= lastCount, "bucket counts monotone");
+      last = bound;
+      lastCount = b.value;
+    }
+    assert.equal(last, Infinity, "+Inf bucket last");
+    const count = f.samples.find((s) => s.name === `${name}_count`);
+    assert.ok(f.samples.some((s) => s.name === `${name}_sum`));
+    assert.equal(count?.value, lastCount, "+Inf bucket equals _count");
+  }
+  return families;
+}
+
+function value(
+  families: Map<string, Family>,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  const family = families.get(name.replace(/_(bucket|sum|count)$/, "")) ??
+    families.get(name);
+  return family?.samples.find((s) =>
+    s.name === name &&
+    Object.entries(labels).every(([k, v]) => s.labels[k] === v)
+  )?.value;
+}
+
+function busyMetrics(): ServerMetrics {
+  const m = new ServerMetrics();
+  for (let i = 0; i < 3; i++) m.connectionAccepted();
+  m.connectionClosed();
+  m.connectionShed();
+  m.requestShed("queue_timeout");
+  m.requestShed("adaptive");
+  m.requestShed("adaptive");
+  m.requestQueued();
+  m.requestQueued();
+  m.requestDequeued();
+  for (
+    const [status, ms] of [[200, 0.2], [204, 3], [302, 7], [404, 30], [
+      500,
+      20000,
+    ]] as const
+  ) {
+    m.requestStarted();
+    m.requestFinished(status, ms);
+  }
+  m.requestStarted(); // still in flight
+  m.requestRejected(503);
+  m.requestRejected(408);
+  m.timeout("header");
+  m.timeout("idle");
+  m.timeout("idle");
+  m.handshakeFailed();
+  m.parseError();
+  m.addBytesIn(1000);
+  m.addBytesOut(2048);
+  m.addBytesOut(100);
+  return m;
+}
+
+Deno.test("ServerMetrics.snapshot() reports every counter the server bumped", () => {
+  const s = busyMetrics().snapshot();
+  assert.deepEqual(s.connections, {
+    open: 2,
+    accepted: 3,
+    shed: 1,
+    shedByReason: {
+      max_connections: 1,
+      queue_full: 0,
+      queue_timeout: 1,
+      priority: 0,
+      adaptive: 2,
+    },
+  });
+  assert.deepEqual(s.requests, {
+    total: 7,
+    inFlight: 1,
+    queued: 1,
+    shed: 3,
+    byStatusClass: { "1xx": 0, "2xx": 2, "3xx": 1, "4xx": 2, "5xx": 2 },
+  });
+  assert.deepEqual(s.timeouts, {
+    handshake: 0,
+    header: 1,
+    body: 0,
+    idle: 2,
+    write: 0,
+  });
+  assert.equal(s.handshakeFailures, 1);
+  assert.equal(s.parseErrors, 1);
+  assert.equal(s.bytesIn, 1000);
+  assert.equal(s.bytesOut, 2148);
+  assert.equal(s.latency.count, 5);
+  assert.equal(s.latency.sumMs, 0.2 + 3 + 7 + 30 + 20000);
+  const at = (bound: number) =>
+    s.latency.counts[s.latency.boundsMs.indexOf(bound)];
+  assert.equal(at(0.5), 1);
+  assert.equal(at(5), 2);
+  assert.equal(at(10), 3);
+  assert.equal(at(25), 3);
+  assert.equal(at(50), 4);
+  assert.equal(at(10000), 4);
+  assert.equal(s.latency.counts.at(-1), 5);
+});
+
+Deno.test("ServerMetrics histogram puts a value equal to a bound in that bucket", () => {
+  const m = new ServerMetrics({ latencyBucketsMs: [1, 2] });
+  m.requestStarted();
+  m.requestFinished(200, 1);
+  m.requestStarted();
+  m.requestFinished(200, 2.0001);
+  assert.deepEqual(m.snapshot().latency.counts, [1, 1, 2]);
+});
+
+Deno.test("ServerMetrics() rejects buckets that are not strictly increasing", () => {
+  assert.throws(
+    () => new ServerMetrics({ latencyBucketsMs: [1, 1] }),
+    RangeError,
+  );
+  assert.throws(() => new ServerMetrics({ latencyBucketsMs: [] }), RangeError);
+  assert.throws(
+    () => new ServerMetrics({ latencyBucketsMs: [1, Infinity] }),
+    RangeError,
+  );
+});
+
+Deno.test("ServerMetrics.snapshot() returns a copy the server does not change later", () => {
+  const m = new ServerMetrics();
+  const before = m.snapshot();
+  m.connectionAccepted();
+  m.requestStarted();
+  m.requestFinished(200, 1);
+  assert.equal(before.connections.accepted, 0);
+  assert.equal(before.latency.count, 0);
+  assert.deepEqual(JSON.parse(JSON.stringify(before)), before);
+});
+
+Deno.test("ServerMetrics.merge() sums the snapshots of several workers", () => {
+  const a = busyMetrics().snapshot();
+  const b = busyMetrics().snapshot();
+  const c = new ServerMetrics().snapshot();
+  const all = ServerMetrics.merge([a, b, c]);
+  assert.equal(all.connections.open, 4);
+  assert.equal(all.connections.shedByReason.adaptive, 4);
+  assert.equal(all.requests.byStatusClass["5xx"], 4);
+  assert.equal(all.timeouts.idle, 4);
+  assert.equal(all.bytesOut, 4296);
+  assert.deepEqual(all.latency.counts, a.latency.counts.map((n) => 2 * n));
+  assert.equal(a.connections.open, 2, "inputs are not modified");
+  assert.deepEqual(ServerMetrics.merge([a]), a);
+});
+
+Deno.test("ServerMetrics.merge() rejects an empty list and different buckets", () => {
+  assert.throws(() => ServerMetrics.merge([]), RangeError);
+  const other = new ServerMetrics({ latencyBucketsMs: [1] }).snapshot();
+  assert.throws(
+    () => ServerMetrics.merge([new ServerMetrics().snapshot(), other]),
+    RangeError,
+  );
+});
+
+Deno.test("metricsText() renders valid Prometheus exposition text with the values", () => {
+  const stats: HttpServerStats = busyMetrics().snapshot();
+  const families = parseExposition(metricsText(stats));
+  for (const name of families.keys()) assert.match(name, /^quartz_http_/);
+  assert.equal(families.get("quartz_http_connections_open")?.type, "gauge");
+  assert.equal(
+    families.get("quartz_http_connections_accepted_total")?.type,
+    "counter",
+  );
+  assert.equal(value(families, "quartz_http_connections_open"), 2);
+  assert.equal(value(families, "quartz_http_connections_accepted_total"), 3);
+  assert.equal(
+    value(families, "quartz_http_shed_total", { reason: "adaptive" }),
+    2,
+  );
+  assert.equal(
+    value(families, "quartz_http_shed_total", { reason: "max_connections" }),
+    1,
+  );
+  assert.equal(
+    value(families, "quartz_http_requests_total", { class: "5xx" }),
+    2,
+  );
+  assert.equal(value(families, "quartz_http_requests_in_flight"), 1);
+  assert.equal(value(families, "quartz_http_requests_queued"), 1);
+  assert.equal(
+    value(families, "quartz_http_timeouts_total", { kind: "idle" }),
+    2,
+  );
+  assert.equal(value(families, "quartz_http_handshake_failures_total"), 1);
+  assert.equal(value(families, "quartz_http_parse_errors_total"), 1);
+  assert.equal(value(families, "quartz_http_received_bytes_total"), 1000);
+  assert.equal(value(families, "quartz_http_sent_bytes_total"), 2148);
+  const h = "quartz_http_request_duration_seconds";
+  assert.equal(families.get(h)?.type, "histogram");
+  assert.equal(value(families, `${h}_bucket`, { le: "0.0005" }), 1);
+  assert.equal(value(families, `${h}_bucket`, { le: "0.05" }), 4);
+  assert.equal(value(families, `${h}_bucket`, { le: "10" }), 4);
+  assert.equal(value(families, `${h}_bucket`, { le: "+Inf" }), 5);
+  assert.equal(value(families, `${h}_count`), 5);
+  assert.ok(Math.abs(value(families, `${h}_sum`)! - 20.0402) < 1e-9);
+});
+
+Deno.test("metricsText() escapes constant label values and rejects bad label names", () => {
+  const text = metricsText(new ServerMetrics().snapshot(), {
+    labels: { worker: 'a"b\\c\nd', zone: "eu" },
+  });
+  const families = parseExposition(text);
+  const sample = families.get("quartz_http_shed_total")!.samples[0]!;
+  assert.deepEqual(sample.labels, {
+    worker: 'a"b\\c\nd',
+    zone: "eu",
+    reason: "max_connections",
+  });
+  const bucket = families.get("quartz_http_request_duration_seconds")!
+    .samples[0]!;
+  assert.equal(bucket.labels.worker, 'a"b\\c\nd');
+  assert.equal(bucket.labels.le, "0.0005");
+  assert.ok(text.includes('worker="a\\"b\\\\c\\nd"'));
+  for (const bad of ["1x", "a-b", "__reserved", ""]) {
+    assert.throws(
+      () =>
+        metricsText(new ServerMetrics().snapshot(), { labels: { [bad]: "v" } }),
+      RangeError,
+    );
+  }
+});
+
+Deno.test("metricsText() renders merged snapshots with an empty histogram", () => {
+  const merged = ServerMetrics.merge([
+    new ServerMetrics().snapshot(),
+    new ServerMetrics().snapshot(),
+  ]);
+  const families = parseExposition(metricsText(merged));
+  assert.equal(
+    value(families, "quartz_http_request_duration_seconds_count"),
+    0,
+  );
+});
+
+Deno.test("parseExposition() in this test rejects malformed exposition text", () => {
+  const bad = [
+    '# HELP x_total y\n# TYPE x_total counter\nx_total{a="b} 1\n',
+    "# HELP x_total y\n# TYPE x_total counter\nx_total 1.2.3\n",
+    '# HELP x_total y\n# TYPE x_total counter\nx_total{a="\\q"} 1\n',
+    "# HELP x y\n# TYPE x counter\nx 1\n",
+    '# HELP h y\n# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_sum 0\nh_count 1\n',
+    '# HELP h y\n# TYPE h histogram\nh_bucket{le="+Inf"} 2\nh_sum 0\nh_count 1\n',
+    "# HELP 1x y\n",
+  ];
+  for (const text of bad) assert.throws(() => parseExposition(text), text);
+});
