@@ -1,0 +1,155 @@
+// HTTPS server benchmark: httpServeTlsOpts against Deno.serve, same
+// certificate, same handler (12-byte body), same load generator (wrk), in one
+// run. Each server runs in its own `deno run` subprocess.
+//
+//   deno run --allow-net=127.0.0.1 --allow-read=testdata,bench,http,tls,concurrency \
+//     --allow-run=wrk,deno --allow-env bench/http_bench.ts
+//
+// Env: BENCH_SECONDS (default 5 per case), BENCH_CONNECTIONS (default 50),
+// BENCH_THREADS (default 2), BENCH_TLS=0 for plain TCP, BENCH_ROUNDS
+// (default 2): the servers alternate round by round and the best round of
+// each is printed, so load from other processes hits both alike.
+
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? "5");
+const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? "50");
+const THREADS = Number(Deno.env.get("BENCH_THREADS") ?? "2");
+const TLS = Deno.env.get("BENCH_TLS") !== "0";
+const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
+const BODY = "Hello World!"; // 12 bytes
+
+type Kind = "ours" | "deno";
+
+async function runServer(kind: Kind, tls: boolean): Promise<void> {
+  const cert = await Deno.readTextFile("testdata/localhost.pem");
+  const key = await Deno.readTextFile("testdata/localhost.key");
+  const handler = () => new Response(BODY);
+  const onListen = (addr: Deno.NetAddr) => console.log(`PORT ${addr.port}`);
+  if (kind === "deno") {
+    const base = { hostname: "127.0.0.1", port: 0, onListen };
+    Deno.serve(tls ? { ...base, cert, key } : base, handler);
+    return;
+  }
+  const { httpServeOpts, httpServeTlsOpts } = await import("../http/mod.ts");
+  const config = { hostname: "127.0.0.1", port: 0, onListen };
+  if (tls) httpServeTlsOpts(config, { cert, key }, handler);
+  else httpServeOpts(config, handler);
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: string;
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
+}
+
+async function wrk(url: string, close: boolean): Promise<Figures> {
+  const args = [
+    `-t${THREADS}`,
+    `-c${CONNECTIONS}`,
+    `-d${SECONDS}s`,
+    "--latency",
+    ...(close ? ["-H", "Connection: close"] : []),
+    url,
+  ];
+  const out = await new Deno.Command("wrk", { args, stderr: "inherit" })
+    .output();
+  const text = new TextDecoder().decode(out.stdout);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const p50 = /\s50%\s+([\d.]+)(us|ms|s)/.exec(text);
+  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(text);
+  const errors = /Socket errors:.*|Non-2xx.*/.exec(text)?.[0] ?? "";
+  return {
+    rps,
+    p50: p50 ? toMs(p50[1]!, p50[2]!) : NaN,
+    p99: p99 ? toMs(p99[1]!, p99[2]!) : NaN,
+    errors,
+  };
+}
+
+async function measure(kind: Kind, close: boolean): Promise<Figures> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-read=testdata",
+      "--allow-env",
+      new URL(import.meta.url).pathname,
+      "--serve",
+      kind,
+      TLS ? "tls" : "tcp",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  let port = 0;
+  while (port === 0) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`Server ${kind} exited before listening`);
+    seen += value;
+    port = Number(/PORT (\d+)/.exec(seen)?.[1] ?? 0);
+  }
+  try {
+    const scheme = TLS ? "https" : "http";
+    // Warm up the JIT before measuring.
+    await wrkQuiet(`${scheme}://127.0.0.1:${port}/`);
+    return await wrk(`${scheme}://127.0.0.1:${port}/`, close);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await reader.cancel();
+  }
+}
+
+async function wrkQuiet(url: string): Promise<void> {
+  await new Deno.Command("wrk", {
+    args: ["-t1", `-c${CONNECTIONS}`, "-d1s", url],
+    stdout: "null",
+  }).output();
+}
+
+function best(a: Figures | null, b: Figures): Figures {
+  return a === null || b.rps > a.rps ? b : a;
+}
+
+function row(name: string, f: Figures): string {
+  return `${name.padEnd(28)} ${f.rps.toFixed(0).padStart(9)} req/s  p50 ${
+    f.p50.toFixed(2).padStart(7)
+  } ms  p99 ${f.p99.toFixed(2).padStart(7)} ms  ${f.errors}`;
+}
+
+if (Deno.args[0] === "--serve") {
+  await runServer(Deno.args[1] as Kind, Deno.args[2] !== "tcp");
+} else {
+  console.log(
+    `wrk -t${THREADS} -c${CONNECTIONS} -d${SECONDS}s, ${
+      TLS ? "HTTPS" : "HTTP"
+    }, 12-byte body, best of ${ROUNDS} alternating rounds`,
+  );
+  for (const close of [false, true]) {
+    const label = close ? "Connection: close" : "keep-alive";
+    let deno: Figures | null = null;
+    let ours: Figures | null = null;
+    for (let round = 0; round < ROUNDS; round++) {
+      deno = best(deno, await measure("deno", close));
+      ours = best(ours, await measure("ours", close));
+    }
+    if (deno === null || ours === null) {
+      throw new RangeError("BENCH_ROUNDS < 1");
+    }
+    console.log(row(`Deno.serve ${label}`, deno));
+    console.log(row(`httpServeTlsOpts ${label}`, ours));
+    console.log(
+      `ratio ours/Deno.serve: throughput ${(ours.rps / deno.rps).toFixed(2)}x` +
+        `, p50 ${(ours.p50 / deno.p50).toFixed(2)}x, p99 ${
+          (ours.p99 / deno.p99).toFixed(2)
+        }x`,
+    );
+  }
+}

@@ -1,0 +1,580 @@
+// One HTTP/1.1 connection: read a head, run the handler, write the response,
+// repeat. One receive buffer, parsed in place; one moving deadline.
+
+import { parseRequestHead, type RequestHead } from "./_parser.ts";
+import { HttpError } from "./errors.ts";
+import { RequestBody } from "./_body.ts";
+import type { ServerConfig } from "./_config.ts";
+import type { Expirable } from "./_deadlines.ts";
+import {
+  allowResponseBytes,
+  CONTINUE_BYTES,
+  errorResponseBytes,
+  writeResponse,
+} from "./_response.ts";
+import type { HttpTimeoutKind } from "./options.ts";
+import {
+  DEFAULT_ALLOW,
+  Info,
+  isPeerError,
+  requestLineOf,
+  type Transport,
+} from "./_conn_parts.ts";
+import type { ServerState } from "./_state.ts";
+
+const NO_HEADERS: readonly string[] = [];
+
+/** How long a handler runs before the connection watches for EOF. */
+const WATCH_PEER_MS = 1000;
+
+/** Thrown into #call when the connection stops waiting for the handler. */
+const ABANDONED: unique symbol = Symbol("abandoned");
+
+type Phase = "idle" | "head" | "active" | "closing";
+
+/** Serves the requests of one connection until it closes. */
+export class Connection implements Expirable {
+  deadline = Infinity;
+  kind: HttpTimeoutKind | "linger" | "watch" = "header";
+  buf: Uint8Array;
+  start = 0;
+  end = 0;
+  readonly remoteAddr: Deno.NetAddr;
+  readonly localAddr: Deno.NetAddr;
+  readonly alpnProtocol: string | null;
+  phase: Phase = "idle";
+  requests = 0;
+
+  #t: Transport;
+  #cfg: ServerConfig;
+  #state: ServerState;
+  #scheme: string;
+  #pending: Promise<number | null> | null = null;
+  #closed = false;
+  #peerGone = false;
+  #info: Info | null = null;
+  #responseStarted = false;
+  #continuePending = false;
+  #body: RequestBody | null = null;
+  /** Stops waiting for the running handler (client gone, connection closed). */
+  #abandon: ((reason: unknown) => void) | null = null;
+  /** Why the connection was closed under a reading handler. */
+  #closeReason: unknown = null;
+  /** The last request asked to close (Connection: close, HTTP/1.0). */
+  #clientClosing = false;
+
+  constructor(
+    transport: Transport,
+    state: ServerState,
+    addrs: {
+      remoteAddr: Deno.NetAddr;
+      localAddr: Deno.NetAddr;
+      alpnProtocol: string | null;
+      tls: boolean;
+    },
+  ) {
+    this.#t = transport;
+    this.#state = state;
+    this.#cfg = state.cfg;
+    this.remoteAddr = addrs.remoteAddr;
+    this.localAddr = addrs.localAddr;
+    this.alpnProtocol = addrs.alpnProtocol;
+    this.#scheme = addrs.tls ? "https://" : "http://";
+    // Most heads fit in 4 KiB; a larger one grows the buffer (see #readHead).
+    this.buf = new Uint8Array(4096);
+  }
+
+  /** Closes the transport at once; pending reads and writes fail. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason ??= new DOMException("Connection closed", "AbortError");
+    this.deadline = Infinity;
+    this.phase = "closing";
+    this.#info?.abort(new DOMException("Connection closed", "AbortError"));
+    this.#abandon?.(ABANDONED);
+    try {
+      this.#t.close();
+    } catch (error) {
+      // Already closed by the peer or the TLS layer: nothing left to release.
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  }
+
+  /** Aborts the current handler's signal (shutdown's grace is over). */
+  abortRequest(reason: unknown): void {
+    this.#info?.abort(reason);
+  }
+
+  expire(): void {
+    const kind = this.kind;
+    if (kind === "watch") {
+      // A handler still running after a while: watch for the client leaving.
+      this.watchPeer();
+      return;
+    }
+    this.#closeReason = kind === "body"
+      ? new HttpError(408, "request_timeout", "Request body timed out")
+      : new DOMException(
+        `The ${kind} deadline closed the connection`,
+        "TimeoutError",
+      );
+    if (kind !== "linger") {
+      this.#state.timeout(kind);
+      const canAnswer = !this.#responseStarted &&
+        ((kind === "header" && this.end > this.start) ||
+          (kind === "body" && this.phase === "active"));
+      if (canAnswer) {
+        this.#responseStarted = true;
+        const bytes = errorResponseBytes(408);
+        this.#info?.abort(
+          new DOMException("Request timed out", "TimeoutError"),
+        );
+        // Best effort: the client that timed out may not read it either.
+        this.#t.write(bytes).then(() => this.close(), () => this.close());
+        return;
+      }
+    }
+    this.#info?.abort(this.#closeReason);
+    this.close();
+  }
+
+  #setDeadline(
+    kind: HttpTimeoutKind | "linger" | "watch",
+    ms: number,
+  ): void {
+    this.kind = kind;
+    this.deadline = this.#state.clock.now + ms;
+  }
+
+  /** Reads into buf[end..]; returns the count or null at EOF. */
+  async #read(): Promise<number | null> {
+    const pending = this.#pending;
+    this.#pending = null;
+    const n = await (pending ??
+      this.#t.read(
+        this.end === 0 ? this.buf : this.buf.subarray(this.end),
+      ));
+    if (n !== null) this.end += n;
+    return n;
+  }
+
+  /** Starts the next read while the handler runs, to see the peer leave. */
+  watchPeer(): void {
+    if (this.phase !== "active") return;
+    if (this.#body !== null && !this.#body.done) return;
+    if (this.#pending !== null || this.end === this.buf.length) return;
+    if (this.start === this.end) this.start = this.end = 0;
+    const p = this.#t.read(this.buf.subarray(this.end));
+    this.#pending = p;
+    p.then((n) => {
+      if (n === null) this.#onPeerGone();
+    }, () => this.#onPeerGone());
+  }
+
+  #onPeerGone(): void {
+    this.#peerGone = true;
+    this.#info?.abort(new DOMException("Client went away", "AbortError"));
+    this.#abandon?.(ABANDONED);
+  }
+
+  #wbuf: Uint8Array | null = null;
+
+  scratch(size: number): Uint8Array {
+    if (size > 16_384) return new Uint8Array(size);
+    return this.#wbuf ??= new Uint8Array(16_384);
+  }
+
+  async writeAll(data: Uint8Array): Promise<void> {
+    this.#responseStarted = true;
+    const kind = this.kind;
+    const deadline = this.deadline;
+    this.#setDeadline("write", this.#cfg.writeTimeoutMs);
+    let off = 0;
+    while (off < data.length) {
+      off += await this.#t.write(off === 0 ? data : data.subarray(off));
+    }
+    this.kind = kind;
+    this.deadline = deadline;
+  }
+
+  readBody(): Promise<number | null> {
+    this.#setDeadline("body", this.#cfg.bodyTimeoutMs);
+    return this.#read().then((n) => {
+      this.deadline = Infinity;
+      return n;
+    }, (error) => {
+      this.deadline = Infinity;
+      // The handler sees why the body ended, not the cancelled read.
+      if (this.#closed) throw this.#closeReason ?? error;
+      throw error;
+    });
+  }
+
+  async sendContinue(): Promise<void> {
+    if (!this.#continuePending) return;
+    this.#continuePending = false;
+    await this.writeAll(CONTINUE_BYTES);
+    this.#responseStarted = false;
+  }
+
+  /** Runs the connection to its end; never throws for what the peer does. */
+  async serve(): Promise<void> {
+    const state = this.#state;
+    try {
+      for (;;) {
+        const head = await this.#readHead();
+        if (head === null) return;
+        const keepAlive = await this.#exchange(head);
+        if (!keepAlive || this.#closed) break;
+      }
+      if (this.#clientClosing && this.start === this.end) {
+        // The client asked for the close and sent nothing more: no lingering.
+        await this.#t.closeWrite();
+      } else await this.#lingerClose();
+    } catch (error) {
+      if (!this.#closed && !isPeerError(error)) state.reportError(error);
+    } finally {
+      this.close();
+      // A read started before the close settles now; its failure is expected.
+      this.#pending?.catch(() => {});
+    }
+  }
+
+  /** The next request head, or null when the connection should just end. */
+  async #readHead(): Promise<RequestHead | null> {
+    const cfg = this.#cfg;
+    const state = this.#state;
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+      if (state.draining && this.requests > 0) return null;
+      this.phase = "idle";
+      if (this.requests === 0) {
+        this.#setDeadline("header", cfg.headerTimeoutMs);
+      } else this.#setDeadline("idle", cfg.keepAliveTimeoutMs);
+    } else {
+      this.phase = "head";
+      this.#setDeadline("header", cfg.headerTimeoutMs);
+    }
+    for (;;) {
+      if (this.end > this.start) {
+        let head: RequestHead | null;
+        try {
+          head = parseRequestHead(this.buf, this.start, this.end, cfg);
+        } catch (error) {
+          await this.#reject(error);
+          return null;
+        }
+        if (head !== null) {
+          this.deadline = Infinity;
+          return head;
+        }
+        if (this.end === this.buf.length) {
+          if (this.start === 0) {
+            // A head larger than the buffer: grow up to the head limit (the
+            // parser rejects anything longer before it would not fit).
+            const grown = new Uint8Array(
+              Math.min(this.buf.length * 4, cfg.maxHeaderBytes + 1024),
+            );
+            grown.set(this.buf);
+            this.buf = grown;
+          } else {
+            this.buf.copyWithin(0, this.start, this.end);
+            this.end -= this.start;
+            this.start = 0;
+          }
+        }
+      }
+      const n = await this.#read().catch((error) => {
+        if (this.#closed || isPeerError(error)) return null;
+        throw error;
+      });
+      if (n === null) return null;
+      if (this.phase === "idle") {
+        this.phase = "head";
+        if (this.kind === "idle") {
+          this.#setDeadline("header", cfg.headerTimeoutMs);
+        }
+      }
+    }
+  }
+
+  async #reject(error: unknown): Promise<void> {
+    if (!(error instanceof HttpError)) throw error;
+    this.#state.parseError(error.status, error);
+    this.#responseStarted = true;
+    try {
+      await this.writeAll(errorResponseBytes(error.status));
+      this.#state.served++;
+      this.#state.responseEnd({
+        remoteAddr: this.remoteAddr,
+        time: Date.now(),
+        method: null,
+        target: null,
+        protocol: null,
+        requestLine: requestLineOf(this.buf, this.start, this.end),
+        headers: NO_HEADERS,
+        status: error.status,
+        bytesSent: 0,
+        durationMs: 0,
+        complete: true,
+      });
+      await this.#lingerClose();
+    } catch (writeError) {
+      if (!this.#closed && !isPeerError(writeError)) throw writeError;
+    }
+  }
+
+  /** Half-closes, then drains briefly so the client reads our last response. */
+  async #lingerClose(): Promise<void> {
+    if (this.#closed) return;
+    this.phase = "closing";
+    this.#setDeadline("linger", this.#cfg.lingerMs);
+    try {
+      await this.#t.closeWrite();
+      let total = 0;
+      for (;;) {
+        if (this.end === this.buf.length || this.#pending === null) {
+          this.start = this.end = 0;
+        }
+        const n = await this.#read();
+        if (n === null) break;
+        total += n;
+        if (total > this.#cfg.maxDrainBytes) break;
+      }
+    } catch (error) {
+      if (!this.#closed && !isPeerError(error)) throw error;
+    }
+  }
+
+  /** Serves one request; returns whether the connection stays open. */
+  async #exchange(head: RequestHead): Promise<boolean> {
+    const cfg = this.#cfg;
+    const state = this.#state;
+    const index = this.requests++;
+    state.inFlight++;
+    const time = Date.now();
+    this.phase = "active";
+    this.start += head.headBytes;
+    this.#responseStarted = false;
+    let keepAlive = head.keepAlive && !state.draining &&
+      (cfg.maxRequestsPerConnection === 0 ||
+        this.requests < cfg.maxRequestsPerConnection);
+    this.#clientClosing = !head.keepAlive;
+    const method = head.method;
+    const isHead = method === "HEAD";
+
+    if (head.form === "asterisk") {
+      // OPTIONS * asks about the server itself: answered here.
+      await this.writeAll(
+        allowResponseBytes(DEFAULT_ALLOW, keepAlive, head.versionMinor),
+      );
+      this.#end(head, time, 204, 0, true);
+      return keepAlive && !this.#peerGone;
+    }
+
+    const hasBody = head.chunked || head.contentLength > 0;
+    const body = hasBody
+      ? new RequestBody(this, head.contentLength, head.chunked, cfg)
+      : null;
+    this.#body = body;
+    this.#continuePending = head.expectContinue && hasBody;
+    const exposeBody = body !== null && method !== "GET" && !isHead;
+    const info = new Info(this, index);
+    this.#info = info;
+
+    let res: Response;
+    let request: Request;
+    try {
+      request = this.#request(head, method, exposeBody ? body : null);
+    } catch (error) {
+      // A Host the URL parser refuses although the grammar allowed it.
+      state.inFlight--;
+      await this.#reject(
+        new HttpError(400, "bad_request", "Invalid request URL", {
+          cause: error,
+        }),
+      );
+      return false;
+    }
+    // No timeout bounds the handler, but after a while a client that left
+    // must be noticed (see expire()).
+    this.#setDeadline("watch", WATCH_PEER_MS);
+    try {
+      res = await this.#call(request, info);
+      if (isHead && (res.status === 405 || res.status === 501)) {
+        // The handler does not know HEAD: answer with its GET headers.
+        await res.body?.cancel();
+        res = await this.#call(this.#request(head, "GET", null), info);
+      }
+    } catch (error) {
+      if (error !== ABANDONED) throw error;
+      // Nobody is waiting for the answer any more.
+      this.#end(head, time, 499, 0, false);
+      return false;
+    } finally {
+      if (this.kind === "watch") this.deadline = Infinity;
+    }
+    if (
+      method === "OPTIONS" && (res.status === 405 || res.status === 501)
+    ) {
+      const allow = res.headers.get("allow") ?? DEFAULT_ALLOW;
+      await res.body?.cancel();
+      res = new Response(null, { status: 204, headers: { allow } });
+    }
+    if (
+      body !== null && !body.done && !body.touched && body.error === null &&
+      !this.#continuePending && keepAlive && !body.inUse(res)
+    ) {
+      // The handler left its body unread: drop it now, so a broken body is
+      // answered with its error rather than with the handler's response.
+      try {
+        if (!(await body.drain(cfg.maxDrainBytes))) keepAlive = false;
+      } catch (error) {
+        body.error = error;
+      }
+    }
+    if (body?.error instanceof HttpError && !this.#responseStarted) {
+      // The body broke (413, 400, 408): that is the answer, whatever the
+      // handler made of it.
+      await res.body?.cancel();
+      const status = body.error.status;
+      state.parseError(status, body.error);
+      res = new Response(`${status}\n`, { status });
+      keepAlive = false;
+    }
+    if (this.#continuePending) {
+      // 100 Continue was never sent: the client may or may not send the body.
+      keepAlive = false;
+    }
+    if (body !== null && !body.done && keepAlive && body.error === null) {
+      // Decide before writing the head, so Connection: close is announced.
+      if (!head.chunked && body.remaining > cfg.maxDrainBytes) {
+        keepAlive = false;
+      }
+    }
+    if (body !== null && body.error !== null) keepAlive = false;
+    // A shutdown that began while the handler ran: announce the close.
+    if (state.draining) keepAlive = false;
+
+    let status = res.status;
+    let bytes = 0;
+    let complete = false;
+    try {
+      const result = await writeResponse(this, res, {
+        head: isHead,
+        keepAlive,
+        versionMinor: head.versionMinor,
+      });
+      bytes = result.bytes;
+      keepAlive = result.keepAlive;
+      complete = true;
+    } catch (error) {
+      keepAlive = false;
+      if (!this.#responseStarted && !this.#closed) {
+        // The body stream failed before anything was sent: a 500 instead.
+        state.reportError(error);
+        status = 500;
+        await this.writeAll(errorResponseBytes(500)).then(
+          () => complete = true,
+          (e) => this.#noteWriteError(e),
+        );
+      } else this.#noteWriteError(error);
+    }
+    this.#end(head, time, status, bytes, complete);
+    this.#info = null;
+    if (!keepAlive || this.#peerGone || this.#closed) return false;
+    if (body !== null && !body.done) {
+      try {
+        if (!(await body.drain(cfg.maxDrainBytes))) return false;
+      } catch (error) {
+        if (error instanceof HttpError) state.parseError(error.status, error);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #noteWriteError(error: unknown): void {
+    if (!this.#closed && !isPeerError(error)) this.#state.reportError(error);
+  }
+
+  #end(
+    head: RequestHead,
+    time: number,
+    status: number,
+    bytes: number,
+    complete: boolean,
+  ): void {
+    const state = this.#state;
+    state.inFlight--;
+    state.served++;
+    // The record is built only for a hook: nothing allocated per request.
+    if (state.cfg.hooks.onResponseEnd === undefined) return;
+    state.responseEnd({
+      remoteAddr: this.remoteAddr,
+      time,
+      method: head.method,
+      target: head.target,
+      protocol: head.versionMinor === 1 ? "HTTP/1.1" : "HTTP/1.0",
+      requestLine: head.requestLine,
+      headers: head.headers,
+      status,
+      bytesSent: bytes,
+      durationMs: Date.now() - time,
+      complete,
+    });
+  }
+
+  #request(
+    head: RequestHead,
+    method: string,
+    body: RequestBody | null,
+  ): Request {
+    const h = head.headers;
+    const headers: [string, string][] = new Array(h.length >> 1);
+    for (let i = 0; i < h.length; i += 2) {
+      headers[i >> 1] = [h[i]!, h[i + 1]!];
+    }
+    const host = head.host !== ""
+      ? head.host
+      : this.localAddr.hostname.includes(":")
+      ? `[${this.localAddr.hostname}]:${this.localAddr.port}`
+      : `${this.localAddr.hostname}:${this.localAddr.port}`;
+    // GET is the default: leaving it out skips the method normalisation.
+    const init: RequestInit = method === "GET"
+      ? { headers }
+      : { method, headers };
+    if (body !== null) {
+      init.body = body.stream();
+      // @ts-ignore: `duplex` is required for stream bodies but not yet typed.
+      init.duplex = "half";
+    }
+    return new Request(this.#scheme + host + head.path, init);
+  }
+
+  async #call(request: Request, info: Info): Promise<Response> {
+    const state = this.#state;
+    state.requestStart(request, info);
+    try {
+      let res = this.#cfg.handler(request, info);
+      if (!(res instanceof Response)) {
+        // While the handler runs, the connection can stop waiting for it.
+        if (this.#closed || this.#peerGone) throw ABANDONED;
+        res = await new Promise<Response>((resolve, reject) => {
+          this.#abandon = reject;
+          Promise.resolve(res).then(resolve, reject);
+        });
+      }
+      if (res instanceof Response) return res;
+      throw new TypeError(
+        `Invalid handler result ${String(res)}: expected a Response`,
+      );
+    } catch (error) {
+      if (error === ABANDONED) throw error;
+      return await state.errorResponse(error);
+    } finally {
+      this.#abandon = null;
+    }
+  }
+}

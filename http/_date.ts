@@ -1,0 +1,16 @@
+// The Date header value, rebuilt at most once per second and only when a
+// response needs it: no timer, so nothing for the test sanitizers to trip on.
+
+let cachedSecond = -1;
+let cachedValue = "";
+
+/** The current time as an IMF-fixdate (RFC 9110 §5.6.7). */
+export function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedValue = new Date(second * 1000).toUTCString();
+  }
+  return cachedValue;
+}

@@ -1,0 +1,315 @@
+// Serialising a Response onto the wire: one write for the head and a small
+// body of known length (Nagle), chunked framing for streams of unknown length.
+
+import { encodeChunk, LAST_CHUNK } from "./_chunked.ts";
+import { httpDate } from "./_date.ts";
+
+const encoder = new TextEncoder();
+
+/** The reason phrases we print; other codes get "Unknown". */
+const REASONS: Record<number, string> = {
+  100: "Continue",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  410: "Gone",
+  411: "Length Required",
+  412: "Precondition Failed",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  415: "Unsupported Media Type",
+  417: "Expectation Failed",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+};
+
+/** Bodies up to this size of known length go out with the head in one write. */
+const COALESCE_BYTES = 65_536;
+
+/** The transport side the writer needs. */
+export interface ResponseSink {
+  /** Writes all of `data`, bounded by the write deadline. */
+  writeAll(data: Uint8Array): Promise<void>;
+  /**
+   * A buffer of at least `size` bytes, reused between writes (each write is
+   * awaited before the next one fills it).
+   */
+  scratch(size: number): Uint8Array;
+}
+
+/** How the response must be framed. */
+export interface ResponseFrame {
+  /** Request was HEAD: headers only. */
+  head: boolean;
+  /** Keep the connection open after this response. */
+  keepAlive: boolean;
+  /** The request's HTTP minor version. */
+  versionMinor: 0 | 1;
+}
+
+/** What was sent. */
+export interface ResponseResult {
+  /** Body bytes written. */
+  bytes: number;
+  /** False when the connection must close (unframed body, length mismatch). */
+  keepAlive: boolean;
+}
+
+/** A sentinel that loses a race against any already-settled promise. */
+const PENDING: unique symbol = Symbol("pending");
+const pendingNow = Promise.resolve(PENDING);
+
+function headString(
+  res: Response,
+  status: number,
+  frame: ResponseFrame,
+  keepAlive: boolean,
+  length: number,
+  chunked: boolean,
+): string {
+  let s = "HTTP/1.1 " + status + " " +
+    (res.statusText || REASONS[status] || "Unknown") + "\r\n";
+  let hasDate = false;
+  // forEach is several times faster than the Headers iterator.
+  res.headers.forEach((value, name) => {
+    switch (name) {
+      case "connection":
+      case "keep-alive":
+      case "transfer-encoding":
+      case "content-length":
+        return;
+      case "date":
+        hasDate = true;
+    }
+    s += name + ": " + value + "\r\n";
+  });
+  if (!hasDate) s += "date: " + httpDate() + "\r\n";
+  if (!keepAlive) s += "connection: close\r\n";
+  else if (frame.versionMinor === 0) s += "connection: keep-alive\r\n";
+  if (length >= 0) s += "content-length: " + length + "\r\n";
+  else if (chunked) s += "transfer-encoding: chunked\r\n";
+  return s + "\r\n";
+}
+
+function concat(
+  sink: ResponseSink,
+  head: string,
+  body: Uint8Array | null,
+): Uint8Array {
+  const bodyLength = body === null ? 0 : body.length;
+  // Heads are ASCII unless a header value holds latin1 bytes; size for UTF-8.
+  const out = sink.scratch(head.length * 3 + bodyLength);
+  const { written } = encoder.encodeInto(head, out);
+  if (body !== null) out.set(body, written);
+  return out.subarray(0, written + bodyLength);
+}
+
+function declaredLength(res: Response): number {
+  const value = res.headers.get("content-length");
+  if (value === null || !/^\d{1,15}$/.test(value)) return -1;
+  return Number(value);
+}
+
+function asBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  throw new TypeError(
+    `Invalid response body chunk ${typeof chunk}: expected a Uint8Array`,
+  );
+}
+
+/**
+ * Writes `res` (head and body). Reads the body with backpressure: each chunk
+ * is written before the next is pulled. A body that is complete at once gets
+ * a Content-Length; one that is still producing is sent chunked (or, for an
+ * HTTP/1.0 client, unframed and followed by a close).
+ *
+ * @throws What the transport or the body stream throws; the body is cancelled.
+ */
+export async function writeResponse(
+  sink: ResponseSink,
+  res: Response,
+  frame: ResponseFrame,
+): Promise<ResponseResult> {
+  const status = res.status;
+  let keepAlive = frame.keepAlive;
+  // The handler may close the connection too: `Connection: close`.
+  const connection = res.headers.get("connection");
+  if (connection !== null && /(^|,)\s*close\s*(,|$)/i.test(connection)) {
+    keepAlive = false;
+  }
+  const body = res.body;
+  if (status === 204 || status === 304 || body === null) {
+    if (body !== null) await body.cancel();
+    const length = status === 204 || status === 304
+      ? -1
+      : frame.head
+      ? Math.max(declaredLength(res), 0)
+      : 0;
+    await sink.writeAll(
+      concat(
+        sink,
+        headString(res, status, frame, keepAlive, length, false),
+        null,
+      ),
+    );
+    return { bytes: 0, keepAlive };
+  }
+  const reader = body.getReader();
+  let completed = false;
+  try {
+    const first = await reader.read();
+    if (first.done) {
+      completed = true;
+      const length = frame.head ? Math.max(declaredLength(res), 0) : 0;
+      await sink.writeAll(
+        concat(
+          sink,
+          headString(res, status, frame, keepAlive, length, false),
+          null,
+        ),
+      );
+      return { bytes: 0, keepAlive };
+    }
+    const data = asBytes(first.value);
+    const nextRead = reader.read();
+    const next = await Promise.race([nextRead, pendingNow]);
+    if (next !== PENDING && next.done) {
+      // The whole body was there at once: a known length.
+      completed = true;
+      const head = headString(
+        res,
+        status,
+        frame,
+        keepAlive,
+        data.length,
+        false,
+      );
+      if (frame.head) {
+        await sink.writeAll(concat(sink, head, null));
+        return { bytes: 0, keepAlive };
+      }
+      if (data.length <= COALESCE_BYTES) {
+        await sink.writeAll(concat(sink, head, data));
+      } else {
+        await sink.writeAll(encoder.encode(head));
+        await sink.writeAll(data);
+      }
+      return { bytes: data.length, keepAlive };
+    }
+    const declared = declaredLength(res);
+    if (frame.head) {
+      const length = declared >= 0 ? declared : -1;
+      await reader.cancel();
+      completed = true;
+      await sink.writeAll(
+        concat(
+          sink,
+          headString(res, status, frame, keepAlive, length, false),
+          null,
+        ),
+      );
+      return { bytes: 0, keepAlive };
+    }
+    // A stream: declared length (checked), chunked, or unframed for HTTP/1.0.
+    const chunked = declared < 0 && frame.versionMinor === 1;
+    if (declared < 0 && !chunked) keepAlive = false;
+    const head = headString(res, status, frame, keepAlive, declared, chunked);
+    let bytes = data.length;
+    await sink.writeAll(concat(sink, head, chunked ? encodeChunk(data) : data));
+    let result = next === PENDING ? await nextRead : next;
+    while (!result.done) {
+      const chunk = asBytes(result.value);
+      bytes += chunk.length;
+      if (declared >= 0 && bytes > declared) {
+        throw new RangeError(
+          `Response body exceeds its content-length ${declared}`,
+        );
+      }
+      if (chunk.length > 0) {
+        await sink.writeAll(chunked ? encodeChunk(chunk) : chunk);
+      }
+      result = await reader.read();
+    }
+    completed = true;
+    if (chunked) await sink.writeAll(LAST_CHUNK);
+    if (declared >= 0 && bytes !== declared) {
+      throw new RangeError(
+        `Response body of ${bytes} bytes is shorter than its content-length ${declared}`,
+      );
+    }
+    return { bytes, keepAlive };
+  } finally {
+    if (!completed) {
+      reader.cancel().catch(() => {
+        // The stream's own cancel failure; the write error is what we report.
+      });
+    }
+  }
+}
+
+/**
+ * A minimal response for a status the server answers on its own.
+ *
+ * @param status The status code.
+ * @param extra More header lines, each ending in CRLF.
+ * @returns The bytes to write; the connection closes after them.
+ */
+export function errorResponseBytes(status: number, extra = ""): Uint8Array {
+  const reason = REASONS[status] ?? "Error";
+  const body = `${status} ${reason}\n`;
+  return encoder.encode(
+    `HTTP/1.1 ${status} ${reason}\r\ndate: ${httpDate()}\r\n` +
+      `connection: close\r\n${extra}content-type: text/plain; charset=utf-8\r\n` +
+      `content-length: ${body.length}\r\n\r\n${body}`,
+  );
+}
+
+/** The bytes of an interim `100 Continue`. */
+export const CONTINUE_BYTES: Uint8Array = encoder.encode(
+  "HTTP/1.1 100 Continue\r\n\r\n",
+);
+
+/**
+ * A `204` answering OPTIONS with `Allow`.
+ *
+ * @param allow The Allow header value.
+ * @param keepAlive Keep the connection open.
+ * @param versionMinor The request's HTTP minor version.
+ * @returns The bytes to write.
+ */
+export function allowResponseBytes(
+  allow: string,
+  keepAlive: boolean,
+  versionMinor: 0 | 1,
+): Uint8Array {
+  const connection = !keepAlive
+    ? "connection: close\r\n"
+    : versionMinor === 0
+    ? "connection: keep-alive\r\n"
+    : "";
+  return encoder.encode(
+    `HTTP/1.1 204 No Content\r\ndate: ${httpDate()}\r\nallow: ${allow}\r\n${connection}\r\n`,
+  );
+}

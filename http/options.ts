@@ -1,0 +1,259 @@
+// Configuration of the HTTP/1.1 server engine. Defaults follow what nginx and
+// Node ship; each field says which one and why.
+
+/** Which per-connection deadline expired. */
+export type HttpTimeoutKind =
+  | "handshake"
+  | "header"
+  | "body"
+  | "idle"
+  | "write";
+
+/**
+ * What the handler receives next to the `Request`, like Deno.serve's
+ * `ServeHandlerInfo`.
+ */
+export interface HttpServeHandlerInfo {
+  /** The client's address. */
+  readonly remoteAddr: Deno.NetAddr;
+  /** The server-side address of the connection. */
+  readonly localAddr: Deno.NetAddr;
+  /** The protocol chosen by ALPN (`"http/1.1"`), `null` without TLS or ALPN. */
+  readonly alpnProtocol: string | null;
+  /**
+   * Aborts when the client goes away (the connection reached end of file or
+   * failed), when a deadline closes the connection, or when a shutdown's
+   * grace period ends.
+   */
+  readonly signal: AbortSignal;
+  /** The request's index on its connection: 0 for the first request. */
+  readonly requestIndex: number;
+}
+
+/**
+ * A request handler: the Deno.serve handler signature.
+ *
+ * @param request The request; its body streams from the connection.
+ * @param info Addresses, ALPN protocol, a cancellation signal and the index.
+ * @returns The response.
+ */
+export type HttpServeHandler = (
+  request: Request,
+  info: HttpServeHandlerInfo,
+) => Response | Promise<Response>;
+
+/** A connection as the hooks see it. */
+export interface HttpConnectionInfo {
+  /** The client's address. */
+  readonly remoteAddr: Deno.NetAddr;
+  /** The server-side address. */
+  readonly localAddr: Deno.NetAddr;
+  /** Requests answered on this connection so far. */
+  readonly requests: number;
+}
+
+/** A finished response as the hooks see it. */
+export interface HttpResponseRecord {
+  /** The client's address. */
+  readonly remoteAddr: Deno.NetAddr;
+  /** When the request head was complete, milliseconds since the epoch. */
+  readonly time: number;
+  /** The method, or `null` when the head could not be parsed. */
+  readonly method: string | null;
+  /** The request-target as received, or `null` when not parsed. */
+  readonly target: string | null;
+  /** `"HTTP/1.1"` or `"HTTP/1.0"`, or `null` when not parsed. */
+  readonly protocol: string | null;
+  /** The request line as received (latin1), `null` when nothing arrived. */
+  readonly requestLine: string | null;
+  /** The request's header fields, flat `[name, value, ...]` (empty if none). */
+  readonly headers: readonly string[];
+  /** The status sent. */
+  readonly status: number;
+  /** Body bytes written (not counting the head or chunk framing). */
+  readonly bytesSent: number;
+  /** From the head being complete to the last byte written, milliseconds. */
+  readonly durationMs: number;
+  /** Whether every byte of the response was written. */
+  readonly complete: boolean;
+}
+
+/**
+ * Observation points on the per-request path, for access logs, metrics and
+ * admission control. Each hook is called synchronously; keep it cheap. A hook
+ * that throws is reported to `onError` and does not disturb the connection.
+ */
+export interface HttpServerHooks {
+  /** A connection was accepted (after the TLS handshake). */
+  onConnectionOpen?: (conn: HttpConnectionInfo) => void;
+  /** A connection is gone. */
+  onConnectionClose?: (conn: HttpConnectionInfo) => void;
+  /** A request head was parsed and the handler is about to run. */
+  onRequestStart?: (request: Request, info: HttpServeHandlerInfo) => void;
+  /** A response was written completely or abandoned. */
+  onResponseEnd?: (record: HttpResponseRecord) => void;
+  /** A deadline closed a connection. */
+  onTimeout?: (kind: HttpTimeoutKind) => void;
+  /** A request was rejected by the parser with `status` (0: closed silently). */
+  onParseError?: (status: number, error: unknown) => void;
+}
+
+/** Options of {@linkcode httpServeOpts} and {@linkcode httpServeTlsOpts}. */
+export interface HttpServerOptions {
+  /**
+   * The interface to bind.
+   *
+   * @default {"0.0.0.0"}
+   */
+  hostname?: string;
+  /**
+   * The port to bind; 0 picks a free one (see `HttpServer.addr`).
+   *
+   * @default {8000}
+   */
+  port?: number;
+  /**
+   * Aborting it shuts the server down gracefully, like `shutdown()`.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * How long an idle keep-alive connection may wait for its next request
+   * (Node's `keepAliveTimeout`; nginx ships 75 s, too long for a server that
+   * counts open sockets).
+   *
+   * @default {5000}
+   */
+  keepAliveTimeoutMs?: number;
+  /**
+   * The whole request head must arrive within this time of its first byte
+   * (of the connection, for the first request): a total deadline, so a client
+   * trickling bytes is cut off with 408 (nginx `client_header_timeout` and
+   * Node `headersTimeout`: 60 s).
+   *
+   * @default {60000}
+   */
+  headerTimeoutMs?: number;
+  /**
+   * The longest wait between two reads of a request body (nginx
+   * `client_body_timeout`: 60 s).
+   *
+   * @default {60000}
+   */
+  bodyTimeoutMs?: number;
+  /**
+   * The longest a single write of the response may block on a client that
+   * does not read (nginx `send_timeout`: 60 s).
+   *
+   * @default {60000}
+   */
+  writeTimeoutMs?: number;
+  /**
+   * Requests served on one connection before it is closed (nginx
+   * `keepalive_requests`: 1000); 0 means no limit.
+   *
+   * @default {1000}
+   */
+  maxRequestsPerConnection?: number;
+  /**
+   * The request line plus header fields, in bytes; above: 431 (Node's
+   * `maxHeaderSize`: 16 KiB).
+   *
+   * @default {16384}
+   */
+  maxHeaderBytes?: number;
+  /**
+   * Header field lines per request; above: 431 (Apache
+   * `LimitRequestFields`: 100; Node's 2000 cannot be reached within 16 KiB of
+   * realistic fields).
+   *
+   * @default {100}
+   */
+  maxHeaderCount?: number;
+  /**
+   * The request-target's length in bytes; above: 414 (nginx
+   * `large_client_header_buffers`: 8 KiB per line).
+   *
+   * @default {8192}
+   */
+  maxUrlBytes?: number;
+  /**
+   * A request body's length in bytes; above: 413 (nginx
+   * `client_max_body_size`: 1 MiB).
+   *
+   * @default {1048576}
+   */
+  maxBodyBytes?: number;
+  /**
+   * Called once the server listens.
+   *
+   * @default {undefined} (prints nothing)
+   */
+  onListen?: (addr: Deno.NetAddr) => void;
+  /**
+   * Called with an error thrown by the handler (the client gets a 500) or by
+   * a hook; it may return the response to send instead of the 500.
+   *
+   * @default {undefined} (logs with console.error and answers 500)
+   */
+  onError?: (error: unknown) => Response | Promise<Response> | void;
+  /**
+   * Observation points for access logs, metrics and admission control.
+   *
+   * @default {{}}
+   */
+  hooks?: HttpServerHooks;
+}
+
+/** TLS settings of {@linkcode httpServeTlsOpts}: files or PEM strings. */
+export interface HttpsTlsConfig {
+  /**
+   * Path of the PEM certificate chain (or give `cert`).
+   *
+   * @default {undefined}
+   */
+  certFile?: string;
+  /**
+   * Path of the PEM private key (or give `key`).
+   *
+   * @default {undefined}
+   */
+  keyFile?: string;
+  /**
+   * The PEM certificate chain.
+   *
+   * @default {undefined}
+   */
+  cert?: string;
+  /**
+   * The PEM private key.
+   *
+   * @default {undefined}
+   */
+  key?: string;
+  /**
+   * Protocols offered by ALPN; this server speaks HTTP/1.1 only.
+   *
+   * @default {["http/1.1"]}
+   */
+  alpnProtocols?: string[];
+  /**
+   * How long a TLS handshake may take (nginx `ssl_handshake_timeout`: 60 s;
+   * Node ships 120 s).
+   *
+   * @default {60000}
+   */
+  handshakeTimeoutMs?: number;
+}
+
+/** Options of {@linkcode HttpServer.shutdown}. */
+export interface HttpShutdownOptions {
+  /**
+   * How long in-flight requests may take to finish before their signals
+   * abort and their connections close.
+   *
+   * @default {10000}
+   */
+  graceMs?: number;
+}

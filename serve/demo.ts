@@ -1,0 +1,78 @@
+// The demo application of `deno task serve`.
+
+import type { HttpServeHandler, HttpServerStats } from "../http/mod.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * Builds the demo handler: `GET /` (text), `/echo` (any method: echoes the
+ * body and its content type), `/stream?n=` (a chunked stream of n lines),
+ * `/sleep?ms=` (answers after ms, or stops when the client leaves) and
+ * `/healthz` (the server's stats as JSON).
+ *
+ * @param stats Reads the running server's stats.
+ * @returns The handler.
+ *
+ * @example Call the handler directly
+ * ```ts
+ * import { demoHandler } from "./demo.ts";
+ *
+ * const handler = demoHandler(() => ({}) as never);
+ * const info = { signal: new AbortController().signal } as never;
+ * const res = await handler(new Request("https://localhost/"), info);
+ * console.log(await res.text());
+ * ```
+ */
+export function demoHandler(stats: () => HttpServerStats): HttpServeHandler {
+  return async (req, info) => {
+    const url = new URL(req.url);
+    switch (url.pathname) {
+      case "/":
+        if (req.method !== "GET" && req.method !== "HEAD") break;
+        return new Response("Hello from @quartz/std httpServeTlsOpts\n");
+      case "/echo":
+        return new Response(req.body, {
+          headers: {
+            "content-type": req.headers.get("content-type") ??
+              "application/octet-stream",
+          },
+        });
+      case "/stream": {
+        const n = Math.min(Number(url.searchParams.get("n") ?? "10") || 0, 1e6);
+        let i = 0;
+        return new Response(
+          new ReadableStream<Uint8Array>({
+            pull(controller) {
+              if (i >= n) return controller.close();
+              controller.enqueue(encoder.encode(`line ${i++}\n`));
+            },
+          }),
+          { headers: { "content-type": "text/plain; charset=utf-8" } },
+        );
+      }
+      case "/sleep": {
+        const ms = Math.min(
+          Number(url.searchParams.get("ms") ?? "1000") || 0,
+          600_000,
+        );
+        const signal = info.signal;
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(done, ms);
+          function done() {
+            signal.removeEventListener("abort", abort);
+            resolve();
+          }
+          function abort() {
+            clearTimeout(timer);
+            reject(signal.reason);
+          }
+          signal.addEventListener("abort", abort, { once: true });
+        });
+        return new Response(`Slept ${ms} ms\n`);
+      }
+      case "/healthz":
+        return Response.json(stats());
+    }
+    return new Response("Not Found\n", { status: 404 });
+  };
+}

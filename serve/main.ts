@@ -1,0 +1,103 @@
+// `deno task serve`: the HTTPS server with the demo app and the testdata/
+// localhost certificate, for trying the engine out.
+//
+//   deno task serve [--port 8443] [--hostname 127.0.0.1] [--cert file]
+//     [--key file] [--header-timeout ms] [--body-timeout ms]
+//     [--keep-alive-timeout ms] [--write-timeout ms] [--handshake-timeout ms]
+//     [--grace ms]
+
+import { type HttpServer, httpServeTlsOpts } from "../http/mod.ts";
+import { demoHandler } from "./demo.ts";
+
+const FLAGS: Record<string, string> = {
+  "--port": "8443",
+  "--hostname": "127.0.0.1",
+  "--cert": "testdata/localhost.pem",
+  "--key": "testdata/localhost.key",
+  "--header-timeout": "",
+  "--body-timeout": "",
+  "--keep-alive-timeout": "",
+  "--write-timeout": "",
+  "--handshake-timeout": "",
+  "--grace": "10000",
+};
+
+function parseFlags(args: string[]): Record<string, string> {
+  const flags = { ...FLAGS };
+  for (let i = 0; i < args.length; i++) {
+    let name = args[i]!;
+    let value: string | undefined;
+    const eq = name.indexOf("=");
+    if (eq !== -1) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    if (!(name in flags)) {
+      throw new TypeError(
+        `Unknown flag ${name}; known: ${Object.keys(FLAGS).join(", ")}`,
+      );
+    }
+    value ??= args[++i];
+    if (value === undefined) throw new TypeError(`Missing value for ${name}`);
+    flags[name] = value;
+  }
+  return flags;
+}
+
+function ms(flags: Record<string, string>, name: string): number | undefined {
+  const value = flags[name];
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!(n > 0)) {
+    throw new RangeError(`Invalid ${name} ${value}: expected ms > 0`);
+  }
+  return n;
+}
+
+if (import.meta.main) {
+  const flags = parseFlags(Deno.args);
+  const config: Parameters<typeof httpServeTlsOpts>[0] = {
+    hostname: flags["--hostname"]!,
+    port: Number(flags["--port"]),
+    onListen: (addr) => {
+      const host = addr.hostname.includes(":")
+        ? `[${addr.hostname}]`
+        : addr.hostname;
+      console.log(`Listening on https://${host}:${addr.port}/`);
+    },
+  };
+  const timeouts = [
+    ["--header-timeout", "headerTimeoutMs"],
+    ["--body-timeout", "bodyTimeoutMs"],
+    ["--keep-alive-timeout", "keepAliveTimeoutMs"],
+    ["--write-timeout", "writeTimeoutMs"],
+  ] as const;
+  for (const [flag, key] of timeouts) {
+    const value = ms(flags, flag);
+    if (value !== undefined) config[key] = value;
+  }
+  const handshakeTimeoutMs = ms(flags, "--handshake-timeout");
+  let server: HttpServer | null = null;
+  server = httpServeTlsOpts(
+    config,
+    {
+      certFile: flags["--cert"]!,
+      keyFile: flags["--key"]!,
+      ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
+    },
+    demoHandler(() => server!.stats()),
+  );
+  const graceMs = Number(flags["--grace"]);
+  const stop = (signal: Deno.Signal) => {
+    console.log(`${signal}: draining for up to ${graceMs} ms`);
+    server!.shutdown({ graceMs });
+  };
+  const onInt = () => stop("SIGINT");
+  const onTerm = () => stop("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  await server.finished;
+  Deno.removeSignalListener("SIGINT", onInt);
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  console.log("Stopped");
+}

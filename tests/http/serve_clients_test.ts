@@ -1,0 +1,160 @@
+// httpServeTlsOpts() with real clients: Deno fetch (trusting the test CA)
+// and curl.
+
+import assert from "node:assert/strict";
+import { curl, fetchClient, startTls } from "./_helpers.ts";
+
+function echo(): (req: Request) => Promise<Response> {
+  return async (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/stream") {
+      const n = Number(url.searchParams.get("n") ?? "3");
+      let i = 0;
+      return new Response(
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            if (i === n) return c.close();
+            c.enqueue(new TextEncoder().encode(`line ${i++}\n`));
+          },
+        }),
+      );
+    }
+    return new Response(req.body === null ? "" : await req.bytes(), {
+      headers: {
+        "content-type": req.headers.get("content-type") ?? "text/plain",
+        "x-method": req.method,
+      },
+    });
+  };
+}
+
+Deno.test("httpServeTlsOpts() serves Deno fetch over one reused connection", async () => {
+  const server = startTls(echo());
+  const client = fetchClient();
+  try {
+    const base = `https://localhost:${server.addr.port}`;
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${base}/echo`, {
+        client,
+        method: "POST",
+        body: `body ${i}`,
+        headers: { "content-type": "text/x-test" },
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "text/x-test");
+      assert.equal(await res.text(), `body ${i}`);
+    }
+    const streamed = await fetch(`${base}/stream?n=50`, { client });
+    const text = await streamed.text();
+    assert.equal(text.split("\n").length, 51);
+    assert.equal(server.stats().acceptedConnections, 1, "one handshake");
+    assert.equal(server.stats().requestsServed, 6);
+  } finally {
+    client.close();
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("httpServeTlsOpts() streams a fetch request body of unknown length", async () => {
+  const server = startTls(echo());
+  const client = fetchClient();
+  try {
+    const parts = ["alpha ", "beta ", "gamma"];
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        const next = parts.shift();
+        if (next === undefined) c.close();
+        else c.enqueue(new TextEncoder().encode(next));
+      },
+    });
+    const res = await fetch(`https://localhost:${server.addr.port}/echo`, {
+      client,
+      method: "PUT",
+      body,
+    });
+    assert.equal(await res.text(), "alpha beta gamma");
+    assert.equal(res.headers.get("x-method"), "PUT");
+  } finally {
+    client.close();
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("httpServeTlsOpts() serves curl: keep-alive, chunked upload, 100-continue, HEAD", async () => {
+  const server = startTls(echo());
+  try {
+    const url = `https://localhost:${server.addr.port}`;
+    const many = await curl([
+      `${url}/a`,
+      `${url}/b`,
+      "-w",
+      "%{num_connects}\n",
+    ]);
+    assert.equal(many.code, 0, many.stderr);
+    assert.equal(
+      many.stdout,
+      "1\n0\n",
+      "the second request reuses the connection",
+    );
+
+    const chunked = await curl(
+      ["-T", "-", "-H", "content-type: application/x-up", `${url}/echo`, "-v"],
+      "uploaded through stdin",
+    );
+    assert.equal(chunked.stdout, "uploaded through stdin");
+    assert.match(chunked.stderr, /transfer-encoding: chunked/i);
+
+    const big = "y".repeat(2 * 1024);
+    const expect = await curl([
+      "-H",
+      "Expect: 100-continue",
+      "--data-binary",
+      big,
+      `${url}/echo`,
+      "-v",
+    ]);
+    assert.equal(expect.stdout, big);
+    assert.match(expect.stderr, /HTTP\/1\.1 100 Continue/);
+
+    const head = await curl(["-I", `${url}/stream?n=2`]);
+    assert.match(head.stdout, /^HTTP\/1\.1 200 OK/);
+  } finally {
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("httpServeTlsOpts() streams a request body straight back as the response", async () => {
+  const server = startTls((req) => new Response(req.body));
+  try {
+    const res = await curl([
+      "--data-binary",
+      "piped back",
+      `https://localhost:${server.addr.port}/`,
+    ]);
+    assert.equal(res.stdout, "piped back");
+    const chunked = await curl([
+      "-T",
+      "-",
+      `https://localhost:${server.addr.port}/`,
+    ], "chunked back");
+    assert.equal(chunked.stdout, "chunked back");
+  } finally {
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("httpServeTlsOpts() negotiates http/1.1 by ALPN and reports it to the handler", async () => {
+  const server = startTls((_req, info) =>
+    new Response(String(info.alpnProtocol))
+  );
+  const client = fetchClient();
+  try {
+    const res = await fetch(`https://localhost:${server.addr.port}/`, {
+      client,
+    });
+    assert.equal(await res.text(), "http/1.1");
+  } finally {
+    client.close();
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});

@@ -1,0 +1,82 @@
+import { checkTimeout } from "./_deadline.ts";
+import { readChunk, type TlsIoOptions, type TlsStream } from "./stream.ts";
+
+function checkMax(max: number): void {
+  if (!Number.isInteger(max) || max < 1) {
+    throw new RangeError(
+      `Cannot read with max ${max}: it must be an integer >= 1`,
+    );
+  }
+}
+
+/**
+ * Reads at most `max` bytes. A read that times out or is cancelled loses no
+ * bytes: the stream stays usable and the next read returns what arrived
+ * meanwhile, in order.
+ *
+ * At most one TLS record (16 KiB) comes back per call. Chunks are views into a
+ * slab the stream fills back to back and never rewrites, so they may share an
+ * ArrayBuffer with earlier chunks of the same stream; `slice()` a small chunk
+ * you keep for long.
+ *
+ * @param stream The stream to read from.
+ * @param max The most bytes to return.
+ * @param options Timeout and signal.
+ * @returns The bytes read, or null at a clean end of stream (close_notify).
+ * @throws {TlsError} `closed`, `busy` (another read is running), `truncated`, `reset`, `protocol`.
+ * @throws {DOMException} `TimeoutError` when `timeoutMs` passes.
+ * @throws {RangeError} If `max` is not an integer >= 1 or `timeoutMs` is invalid.
+ *
+ * @example Read one chunk, giving up after a second
+ * ```ts ignore
+ * import { tlsConnectAsync, tlsReadAsync } from "@quartz/std/tls";
+ *
+ * await using stream = await tlsConnectAsync({ hostname: "localhost", port: 8443 });
+ * const chunk = await tlsReadAsync(stream, 16 * 1024, { timeoutMs: 1000 });
+ * ```
+ */
+export function tlsReadAsync(
+  stream: TlsStream,
+  max: number,
+  options?: TlsIoOptions,
+): Promise<Uint8Array | null> {
+  checkMax(max);
+  checkTimeout(options?.timeoutMs);
+  return readChunk(stream, max, options);
+}
+
+/**
+ * {@linkcode tlsReadAsync} with a positional timeout.
+ *
+ * @param stream The stream to read from.
+ * @param max The most bytes to return.
+ * @param timeoutMs Reject with a `TimeoutError` DOMException after this many milliseconds.
+ * @param options A signal.
+ * @returns The bytes read, or null at a clean end of stream.
+ * @throws {TlsError} As {@linkcode tlsReadAsync}.
+ * @throws {DOMException} `TimeoutError` when `timeoutMs` passes.
+ * @throws {RangeError} If `max` or `timeoutMs` is invalid.
+ *
+ * @example Poll for data
+ * ```ts ignore
+ * import { tlsConnectAsync, tlsReadAsyncTimeout } from "@quartz/std/tls";
+ *
+ * await using stream = await tlsConnectAsync({ hostname: "localhost", port: 8443 });
+ * try {
+ *   await tlsReadAsyncTimeout(stream, 4096, 100);
+ * } catch (e) {
+ *   if (!(e instanceof DOMException && e.name === "TimeoutError")) throw e;
+ *   // Nothing yet; the bytes will come with the next read.
+ * }
+ * ```
+ */
+export function tlsReadAsyncTimeout(
+  stream: TlsStream,
+  max: number,
+  timeoutMs: number,
+  options?: Pick<TlsIoOptions, "signal">,
+): Promise<Uint8Array | null> {
+  const o: TlsIoOptions = { timeoutMs };
+  if (options?.signal !== undefined) o.signal = options.signal;
+  return tlsReadAsync(stream, max, o);
+}
