@@ -5,7 +5,8 @@
  *   deno run --allow-net=127.0.0.1,localhost --allow-read=testdata --allow-env bench/tls_bench.ts
  *
  * Each variant moves TLS_BENCH_MIB (default 1024) MiB in 64 KiB writes over one
- * connection, client and server in this process. The transfer is cut into
+ * connection, client and server in this process (plus TlsStream.read/write
+ * into a reused buffer, the timer-free path). The transfer is cut into
  * TLS_BENCH_SLICES (default 16) slices, and the variants take turns slice by
  * slice, so changes in machine load hit all of them alike; each figure is the
  * variant's total bytes over its total time.
@@ -93,15 +94,29 @@ async function raw(): Promise<Variant> {
   };
 }
 
-/** TlsStream on both ends through tlsWriteAllAsync / tlsReadAsync. */
-async function ours(timeoutMs: number | undefined): Promise<Variant> {
+/**
+ * TlsStream on both ends through tlsWriteAllAsync / tlsReadAsync, or (with
+ * `method`) through TlsStream.write / read into a reused buffer, the timer-free
+ * path a server with one deadline per connection uses.
+ */
+async function ours(
+  timeoutMs: number | undefined,
+  method = false,
+): Promise<Variant> {
   const opts = timeoutMs === undefined ? undefined : { timeoutMs };
   const listener = tlsListen({ hostname: "127.0.0.1", port: 0, cert, key });
   const server = (async () => {
     const stream = await tlsAcceptAsync(await listener.accept());
+    const buf = new Uint8Array(CHUNK);
     for (;;) {
       let got = 0;
       while (got < SLICE) {
+        if (method) {
+          const n = await stream.read(buf);
+          if (n === null) return stream.close();
+          got += n;
+          continue;
+        }
         const data = await tlsReadAsync(stream, CHUNK, opts);
         if (data === null) return stream.close();
         got += data.byteLength;
@@ -115,7 +130,9 @@ async function ours(timeoutMs: number | undefined): Promise<Variant> {
     caCerts: [ca],
   });
   return {
-    name: timeoutMs === undefined
+    name: method
+      ? "TlsStream.write/read (caller buffer)"
+      : timeoutMs === undefined
       ? "tlsWriteAllAsync/tlsReadAsync"
       : "tlsWriteAllAsync/tlsReadAsync + timeoutMs",
     async slice() {
@@ -134,7 +151,12 @@ async function ours(timeoutMs: number | undefined): Promise<Variant> {
 }
 
 if (import.meta.main) {
-  const variants = [await raw(), await ours(undefined), await ours(30_000)];
+  const variants = [
+    await raw(),
+    await ours(undefined),
+    await ours(30_000),
+    await ours(undefined, true),
+  ];
   const ms = variants.map(() => 0);
   for (let s = 0; s < SLICES; s++) {
     // Rotate the order too, so no variant always runs right after another.

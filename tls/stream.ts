@@ -28,7 +28,7 @@ interface KeptRead {
 
 /** The most plaintext one TLS record carries (RFC 8446, section 5.1). */
 const MAX_RECORD = 16 * 1024;
-const SLAB_SIZE = 256 * 1024;
+const SLAB_SIZE = 64 * 1024;
 
 let readChunkImpl: (
   stream: TlsStream,
@@ -228,7 +228,7 @@ export class TlsStream implements AsyncDisposable {
   ): Promise<Uint8Array | null> {
     // Deno returns at most one TLS record (16 KiB of plaintext) per read.
     // Chunks are cut from a per-stream slab, packed back to back: one
-    // ArrayBuffer per 256 KiB instead of one per read keeps the GC quiet.
+    // ArrayBuffer per 64 KiB instead of one per read keeps the GC quiet.
     const want = max < MAX_RECORD ? max : MAX_RECORD;
     let slab = this.#slab;
     if (slab === null || slab.byteLength - this.#slabOff < want) {
