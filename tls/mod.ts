@@ -50,7 +50,11 @@ export {
 } from "./accept.ts";
 export { tlsConnectAsync, type TlsConnectOptions } from "./connect.ts";
 export { tlsStartAsync, type TlsStartOptions } from "./start.ts";
-export { tlsReadAsync, tlsReadAsyncTimeout } from "./read.ts";
+export {
+  tlsReadAsync,
+  tlsReadAsyncTimeout,
+  type TlsReadOptions,
+} from "./read.ts";
 export {
   tlsWriteAllAsync,
   tlsWriteAllAsyncTimeout,

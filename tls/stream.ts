@@ -1,5 +1,5 @@
 import { closedError, closeQuietly, toTlsError } from "./_map_error.ts";
-import { checkTimeout, raceDeadline } from "./_deadline.ts";
+import { checkTimeout, raceShared, SharedTimer } from "./_deadline.ts";
 import { TlsError } from "./errors.ts";
 
 /** Timeout and cancellation of one read or write. */
@@ -51,6 +51,12 @@ export function readChunk(
 }
 
 let keptRead: (stream: TlsStream) => Promise<unknown> | null;
+let writeTimer: (stream: TlsStream) => SharedTimer;
+
+/** The timer the stream's timed writes share (see `SharedTimer`). */
+export function writeTimerOf(stream: TlsStream): SharedTimer {
+  return writeTimer(stream);
+}
 
 /**
  * The read an earlier timed-out or cancelled call left running, if any;
@@ -89,10 +95,44 @@ export class TlsStream implements AsyncDisposable {
   #leftover: Uint8Array | null = null;
   #slab: Uint8Array | null = null;
   #slabOff = 0;
+  // One timer each for timed reads and writes, made on first use.
+  #readTimer: SharedTimer | null = null;
+  #writeTimer: SharedTimer | null = null;
+  // The slab view the untimed chunk read is filling (see #readChunk).
+  #view: Uint8Array | null = null;
+  // Settle handlers made once per stream, so an untimed read allocates no
+  // closure and runs no async-function frame of its own.
+  #onRead = (n: number | null): number | null => {
+    this.#reading = false;
+    return n;
+  };
+  #onChunk = (n: number | null): Uint8Array | null => {
+    this.#reading = false;
+    const view = this.#view!;
+    this.#view = null;
+    if (n === null) return null;
+    // The slab is only replaced meanwhile by a read that failed as busy.
+    if (view.buffer === this.#slab?.buffer) this.#slabOff = view.byteOffset + n;
+    return n === view.byteLength ? view : view.subarray(0, n);
+  };
+  #onReadError = (e: unknown): never => {
+    this.#reading = false;
+    this.#view = null;
+    throw toTlsError(e, "data");
+  };
+  #onWritten = (n: number): number => {
+    this.#writing = false;
+    return n;
+  };
+  #onWriteError = (e: unknown): never => {
+    this.#writing = false;
+    throw toTlsError(e, "data");
+  };
 
   static {
     readChunkImpl = (s, max, o) => s.#readChunk(max, o?.timeoutMs, o?.signal);
     keptRead = (s) => s.#kept?.promise ?? null;
+    writeTimer = (s) => s.#writeTimer ??= new SharedTimer();
   }
 
   /**
@@ -145,6 +185,10 @@ export class TlsStream implements AsyncDisposable {
    */
   read(buf: Uint8Array, options?: TlsIoOptions): Promise<number | null> {
     if (options === undefined) {
+      if (this.#idle() && buf.byteLength !== 0) {
+        this.#reading = true;
+        return this.#startRead(buf).then(this.#onRead, this.#onReadError);
+      }
       return this.#read(buf, false, undefined, undefined);
     }
     checkTimeout(options.timeoutMs);
@@ -188,9 +232,16 @@ export class TlsStream implements AsyncDisposable {
       let n: number | null;
       let expired = false;
       try {
-        n = await raceDeadline(p, timeoutMs, signal, "TLS read", () => {
-          expired = true;
-        });
+        n = await raceShared(
+          p,
+          this.#readTimer ??= new SharedTimer(),
+          timeoutMs,
+          signal,
+          "TLS read",
+          () => {
+            expired = true;
+          },
+        );
       } catch (e) {
         if (expired) {
           if (kept === null) {
@@ -221,21 +272,57 @@ export class TlsStream implements AsyncDisposable {
     }
   }
 
-  async #readChunk(
-    max: number,
-    timeoutMs: number | undefined,
-    signal: AbortSignal | undefined,
-  ): Promise<Uint8Array | null> {
-    // Deno returns at most one TLS record (16 KiB of plaintext) per read.
-    // Chunks are cut from a per-stream slab, packed back to back: one
-    // ArrayBuffer per 64 KiB instead of one per read keeps the GC quiet.
-    const want = max < MAX_RECORD ? max : MAX_RECORD;
+  // No read running or kept, nothing left over, not closed: the untimed fast
+  // paths may go straight to the connection.
+  #idle(): boolean {
+    return !this.#reading && this.#kept === null && this.#leftover === null &&
+      !this.#closed;
+  }
+
+  // A rejected promise rather than a throw, so #reading is always reset.
+  #startRead(buf: Uint8Array): Promise<number | null> {
+    try {
+      return this.#conn.read(buf);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The next `want` bytes of the slab, starting a new slab if they do not fit. */
+  #slabView(want: number): Uint8Array {
     let slab = this.#slab;
     if (slab === null || slab.byteLength - this.#slabOff < want) {
       slab = this.#slab = new Uint8Array(SLAB_SIZE);
       this.#slabOff = 0;
     }
-    const view = slab.subarray(this.#slabOff, this.#slabOff + want);
+    return slab.subarray(this.#slabOff, this.#slabOff + want);
+  }
+
+  #readChunk(
+    max: number,
+    timeoutMs: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array | null> {
+    // Deno returns at most one TLS record (16 KiB of plaintext) per read,
+    // whatever the buffer size. Chunks are cut from a per-stream slab, packed
+    // back to back: one ArrayBuffer per slab instead of one per read.
+    const want = max < MAX_RECORD ? max : MAX_RECORD;
+    if (timeoutMs === undefined && signal === undefined && this.#idle()) {
+      // Hot path: bytes land in the slab, no timer, no async frame.
+      const view = this.#view = this.#slabView(want);
+      this.#reading = true;
+      return this.#startRead(view).then(this.#onChunk, this.#onReadError);
+    }
+    return this.#readChunkSlow(want, timeoutMs, signal);
+  }
+
+  async #readChunkSlow(
+    want: number,
+    timeoutMs: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array | null> {
+    const view = this.#slabView(want);
+    const slab = this.#slab;
     let n: number | null;
     try {
       n = await this.#read(view, true, timeoutMs, signal);
@@ -264,22 +351,24 @@ export class TlsStream implements AsyncDisposable {
    * @returns How many bytes were written.
    * @throws {TlsError} `closed`, `busy`, `reset`, `io`.
    */
-  async write(data: Uint8Array): Promise<number> {
-    if (this.#closed) throw closedError("write");
+  write(data: Uint8Array): Promise<number> {
+    if (this.#closed) return Promise.reject(closedError("write"));
     if (this.#writing) {
-      throw new TlsError(
-        "busy",
-        "Cannot write: another write is in progress on this TLS stream",
+      return Promise.reject(
+        new TlsError(
+          "busy",
+          "Cannot write: another write is in progress on this TLS stream",
+        ),
       );
     }
     this.#writing = true;
+    let p: Promise<number>;
     try {
-      return await this.#conn.write(data);
+      p = this.#conn.write(data);
     } catch (e) {
-      throw toTlsError(e, "data");
-    } finally {
-      this.#writing = false;
+      p = Promise.reject(e);
     }
+    return p.then(this.#onWritten, this.#onWriteError);
   }
 
   /**
@@ -302,6 +391,8 @@ export class TlsStream implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#leftover = null;
+    this.#readTimer?.[Symbol.dispose]();
+    this.#writeTimer?.[Symbol.dispose]();
     closeQuietly(this.#conn);
   }
 

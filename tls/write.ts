@@ -1,6 +1,6 @@
-import { checkTimeout, raceDeadline } from "./_deadline.ts";
+import { checkTimeout, raceShared } from "./_deadline.ts";
 import { closedError } from "./_map_error.ts";
-import type { TlsIoOptions, TlsStream } from "./stream.ts";
+import { type TlsIoOptions, type TlsStream, writeTimerOf } from "./stream.ts";
 
 // A write cannot be cancelled and may have sent part of the data, so giving up
 // on one closes the stream: the peer must not see a cut record followed by more.
@@ -16,8 +16,9 @@ async function bounded<T>(
   if (stream.closed) throw closedError("write");
   const p = run();
   try {
-    return await raceDeadline(
+    return await raceShared(
       p,
+      writeTimerOf(stream),
       timeoutMs,
       signal,
       "TLS write",
@@ -60,11 +61,20 @@ export function tlsWriteAsync(
   return bounded(stream, () => stream.write(data), options);
 }
 
-async function writeAll(stream: TlsStream, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.byteLength) {
-    off += await stream.write(off === 0 ? data : data.subarray(off));
-  }
+// One write usually takes everything: settle then, without an async frame.
+function writeAll(stream: TlsStream, data: Uint8Array): Promise<void> {
+  if (data.byteLength === 0) return Promise.resolve();
+  return stream.write(data).then((n) =>
+    n < data.byteLength ? writeRest(stream, data, n) : undefined
+  );
+}
+
+async function writeRest(
+  stream: TlsStream,
+  data: Uint8Array,
+  off: number,
+): Promise<void> {
+  while (off < data.byteLength) off += await stream.write(data.subarray(off));
 }
 
 /**

@@ -124,8 +124,18 @@ Deno.test('tlsReadAsync() rejects a second concurrent read with code "busy"', as
       tlsReadAsync(stream, 10),
       (e) => e instanceof TlsError && e.code === "busy",
     );
+    await assert.rejects(
+      tlsReadAsync(stream, 10, { timeoutMs: 1000 }),
+      (e) => e instanceof TlsError && e.code === "busy",
+    );
     await stream.write(enc.encode("go"));
-    assert.equal(dec.decode((await first)!).startsWith("abc"), true);
+    const chunk = (await first)!;
+    const head = dec.decode(chunk);
+    assert.equal(head.startsWith("abc"), true);
+    // The refused reads took nothing: the rest follows in order, and the
+    // first chunk's memory is left alone.
+    assert.equal(head + await rest(stream, 10), "abcdef");
+    assert.equal(dec.decode(chunk), head);
   } finally {
     await tlsCloseAsync(stream);
     await server.close();
@@ -246,4 +256,40 @@ Deno.test("tlsReadAsync() chunks kept by the caller are never overwritten by lat
     await tlsCloseAsync(stream);
     await server.close();
   }
+});
+
+Deno.test("tlsReadAsync() with a buffer returns views of it and still loses nothing after a timeout", async () => {
+  const server = lateSender();
+  const stream = await tlsConnectAsync({
+    hostname: "localhost",
+    port: server.port,
+    caCerts: [CA],
+  });
+  try {
+    const buffer = new Uint8Array(4);
+    await assert.rejects(
+      tlsReadAsync(stream, 100, { buffer, timeoutMs: 20 }),
+      (e) => e instanceof DOMException && e.name === "TimeoutError",
+    );
+    await stream.write(enc.encode("go"));
+    let out = "";
+    let chunk;
+    while (
+      (chunk = await tlsReadAsync(stream, 3, { buffer, timeoutMs: 5000 })) !==
+        null
+    ) {
+      assert.equal(chunk.buffer, buffer.buffer);
+      assert.ok(chunk.byteLength <= 3);
+      out += dec.decode(chunk);
+    }
+    assert.equal(out, "abcdef");
+    assert.throws(
+      () => tlsReadAsync(stream, 1, { buffer: new Uint8Array(0) }),
+      RangeError,
+    );
+  } finally {
+    await tlsCloseAsync(stream);
+    await server.close();
+  }
+  assert.deepEqual(server.errors, []);
 });
