@@ -1,7 +1,11 @@
 // Validated, defaulted server configuration shared by every connection.
 
+import { AccessLogger } from "./access_log.ts";
+import { LoadShedder } from "./load_shed.ts";
+import { ServerMetrics } from "./metrics.ts";
 import type {
   HttpServeHandler,
+  HttpServeHandlerInfo,
   HttpServerHooks,
   HttpServerOptions,
 } from "./options.ts";
@@ -27,6 +31,42 @@ export interface ServerConfig {
   onError: ((error: unknown) => Response | Promise<Response> | void) | null;
   hooks: HttpServerHooks;
   handler: HttpServeHandler;
+  /** The server's counters, always kept (a few field updates per request). */
+  metrics: ServerMetrics;
+  /** Admission control; null when no limit is configured. */
+  shedder: LoadShedder | null;
+  priority: ((request: Request, info: HttpServeHandlerInfo) => string) | null;
+  /** Null when access logging is off: then no entry is ever built. */
+  accessLog: AccessLogger | null;
+}
+
+/** Builds the load shedder the options ask for, sharing the metrics. */
+function shedderFor(
+  options: HttpServerOptions,
+  metrics: ServerMetrics,
+): LoadShedder | null {
+  const adaptive = options.adaptiveShedding ?? false;
+  if (
+    options.maxConnections === undefined &&
+    options.maxInFlight === undefined && adaptive === false
+  ) return null;
+  const before = options.shedBeforeHandshake;
+  if (before !== undefined && typeof before !== "boolean") {
+    throw new TypeError(
+      `Invalid shedBeforeHandshake ${String(before)}: expected a boolean`,
+    );
+  }
+  const retry = count("retryAfterSeconds", options.retryAfterSeconds, 1, 0);
+  return new LoadShedder({
+    maxConnections: options.maxConnections ?? Infinity,
+    shedBeforeHandshake: before ?? true,
+    // Adaptive mode needs a queue to measure: a generous default limit.
+    maxInFlight: options.maxInFlight ?? (adaptive === false ? Infinity : 1024),
+    maxQueueMs: options.maxQueueMs ?? 1000,
+    adaptive,
+    retryAfterSeconds: retry,
+    metrics,
+  });
 }
 
 function duration(name: string, value: unknown, fallback: number): number {
@@ -76,7 +116,7 @@ export function resolveConfig(
       `Invalid options ${String(options)}: expected an object`,
     );
   }
-  for (const name of ["onListen", "onError"] as const) {
+  for (const name of ["onListen", "onError", "priority"] as const) {
     const fn = options[name];
     if (fn !== undefined && typeof fn !== "function") {
       throw new TypeError(`Invalid ${name} ${String(fn)}: expected a function`);
@@ -89,6 +129,8 @@ export function resolveConfig(
       `Invalid signal ${String(options.signal)}: expected an AbortSignal`,
     );
   }
+  const metrics = new ServerMetrics();
+  const accessLog = options.accessLog ?? false;
   const hostname = options.hostname ?? "0.0.0.0";
   if (typeof hostname !== "string" || hostname === "") {
     throw new TypeError(`Invalid hostname ${String(hostname)}`);
@@ -124,5 +166,11 @@ export function resolveConfig(
     onError: options.onError ?? null,
     hooks: options.hooks ?? {},
     handler,
+    metrics,
+    shedder: shedderFor(options, metrics),
+    priority: options.priority ?? null,
+    accessLog: accessLog === false
+      ? null
+      : new AccessLogger(accessLog === true ? {} : accessLog),
   };
 }

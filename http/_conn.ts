@@ -21,8 +21,16 @@ import {
   type Transport,
 } from "./_conn_parts.ts";
 import type { ServerState } from "./_state.ts";
+import {
+  type Admission,
+  serviceUnavailableResponse,
+  type ShedDecision,
+} from "./load_shed.ts";
 
 const NO_HEADERS: readonly string[] = [];
+
+const KEEP_ALIVE = { keepAlive: true } as const;
+const CLOSE = { keepAlive: false } as const;
 
 /** How long a handler runs before the connection watches for EOF. */
 const WATCH_PEER_MS = 1000;
@@ -62,6 +70,12 @@ export class Connection implements Expirable {
   #closeReason: unknown = null;
   /** The last request asked to close (Connection: close, HTTP/1.0). */
   #clientClosing = false;
+  /** The load shedder's slot of the running request. */
+  #slot: Admission | null = null;
+  /** When the running request was handed to the handler (performance.now). */
+  #startedAt = -1;
+  /** A status expire() sent in place of the handler's response (408). */
+  #sentStatus = 0;
 
   constructor(
     transport: Transport,
@@ -130,8 +144,13 @@ export class Connection implements Expirable {
         this.#info?.abort(
           new DOMException("Request timed out", "TimeoutError"),
         );
+        if (kind === "header") this.#logRejected(408, 0);
+        else this.#sentStatus = 408;
         // Best effort: the client that timed out may not read it either.
-        this.#t.write(bytes).then(() => this.close(), () => this.close());
+        this.#t.write(bytes).then((n) => {
+          this.#cfg.metrics.addBytesOut(n);
+          this.close();
+        }, () => this.close());
         return;
       }
     }
@@ -155,7 +174,10 @@ export class Connection implements Expirable {
       this.#t.read(
         this.end === 0 ? this.buf : this.buf.subarray(this.end),
       ));
-    if (n !== null) this.end += n;
+    if (n !== null) {
+      this.end += n;
+      this.#cfg.metrics.addBytesIn(n);
+    }
     return n;
   }
 
@@ -194,6 +216,7 @@ export class Connection implements Expirable {
     while (off < data.length) {
       off += await this.#t.write(off === 0 ? data : data.subarray(off));
     }
+    this.#cfg.metrics.addBytesOut(off);
     this.kind = kind;
     this.deadline = deadline;
   }
@@ -236,9 +259,48 @@ export class Connection implements Expirable {
       if (!this.#closed && !isPeerError(error)) state.reportError(error);
     } finally {
       this.close();
+      // A slot still held after an unexpected error goes back here.
+      this.#slot?.release();
+      this.#slot = null;
       // A read started before the close settles now; its failure is expected.
       this.#pending?.catch(() => {});
     }
+  }
+
+  /** Answers a connection shed by `maxConnections` with a 503, then closes. */
+  async shed(retryAfterSeconds: number): Promise<void> {
+    this.phase = "closing";
+    try {
+      await this.writeAll(serviceUnavailableResponse(retryAfterSeconds));
+      this.#logRejected(503, 0);
+      await this.#lingerClose();
+    } catch (error) {
+      if (!this.#closed && !isPeerError(error)) this.#state.reportError(error);
+    } finally {
+      this.close();
+      this.#pending?.catch(() => {});
+    }
+  }
+
+  /** Counts and logs a response the engine sent without a parsed request. */
+  #logRejected(status: number, durationMs: number): void {
+    const state = this.#state;
+    state.served++;
+    state.cfg.metrics.requestRejected(status);
+    if (!state.recording) return;
+    state.responseEnd({
+      remoteAddr: this.remoteAddr,
+      time: Date.now(),
+      method: null,
+      target: null,
+      protocol: null,
+      requestLine: requestLineOf(this.buf, this.start, this.end),
+      headers: NO_HEADERS,
+      status,
+      bytesSent: 0,
+      durationMs,
+      complete: true,
+    });
   }
 
   /** The next request head, or null when the connection should just end. */
@@ -305,20 +367,7 @@ export class Connection implements Expirable {
     this.#responseStarted = true;
     try {
       await this.writeAll(errorResponseBytes(error.status));
-      this.#state.served++;
-      this.#state.responseEnd({
-        remoteAddr: this.remoteAddr,
-        time: Date.now(),
-        method: null,
-        target: null,
-        protocol: null,
-        requestLine: requestLineOf(this.buf, this.start, this.end),
-        headers: NO_HEADERS,
-        status: error.status,
-        bytesSent: 0,
-        durationMs: 0,
-        complete: true,
-      });
+      this.#logRejected(error.status, 0);
       await this.#lingerClose();
     } catch (writeError) {
       if (!this.#closed && !isPeerError(writeError)) throw writeError;
@@ -397,6 +446,38 @@ export class Connection implements Expirable {
       );
       return false;
     }
+    const shedder = cfg.shedder;
+    if (shedder !== null) {
+      let decision:
+        | Admission
+        | ShedDecision
+        | Promise<
+          Admission | ShedDecision
+        > = shedder.admit(this.#priorityOf(request, info));
+      // Only a request that has to wait for a slot awaits here.
+      if (decision instanceof Promise) decision = await decision;
+      if (!decision.admitted) {
+        // Refused: a minimal 503 in one write. The connection stays open
+        // when nothing is left to read: closing it would make the client pay
+        // a new TLS handshake per refusal, a storm under overload.
+        const keep = keepAlive && body === null && head.versionMinor === 1;
+        const sent = await this.writeAll(
+          serviceUnavailableResponse(
+            decision.retryAfterSeconds,
+            keep ? KEEP_ALIVE : CLOSE,
+          ),
+        ).then(() => true, (e) => {
+          this.#noteWriteError(e);
+          return false;
+        });
+        this.#end(head, time, 503, 0, sent);
+        this.#info = null;
+        return keep && sent && !this.#closed;
+      }
+      this.#slot = decision;
+    }
+    this.#startedAt = performance.now();
+    cfg.metrics.requestStarted();
     // No timeout bounds the handler, but after a while a client that left
     // must be noticed (see expire()).
     this.#setDeadline("watch", WATCH_PEER_MS);
@@ -509,8 +590,27 @@ export class Connection implements Expirable {
     const state = this.#state;
     state.inFlight--;
     state.served++;
-    // The record is built only for a hook: nothing allocated per request.
-    if (state.cfg.hooks.onResponseEnd === undefined) return;
+    if (this.#sentStatus !== 0) {
+      // A deadline answered 408 while the handler ran: that is what went out.
+      status = this.#sentStatus;
+      bytes = 0;
+      this.#sentStatus = 0;
+    }
+    const slot = this.#slot;
+    if (slot !== null) {
+      this.#slot = null;
+      slot.release();
+    }
+    if (this.#startedAt >= 0) {
+      state.cfg.metrics.requestFinished(
+        status,
+        performance.now() - this.#startedAt,
+      );
+      this.#startedAt = -1;
+    } else state.cfg.metrics.requestRejected(status);
+    // The record is built only for a hook or a live access log: nothing is
+    // allocated per request otherwise.
+    if (!state.recording) return;
     state.responseEnd({
       remoteAddr: this.remoteAddr,
       time,
@@ -524,6 +624,24 @@ export class Connection implements Expirable {
       durationMs: Date.now() - time,
       complete,
     });
+  }
+
+  /** The request's priority class; a bad answer is reported, then "normal". */
+  #priorityOf(request: Request, info: Info): string {
+    const fn = this.#cfg.priority;
+    if (fn === null) return "normal";
+    try {
+      const cls = fn(request, info);
+      if (cls === "critical" || cls === "normal" || cls === "low") return cls;
+      throw new TypeError(
+        `Invalid priority ${
+          String(cls)
+        }: expected "critical", "normal" or "low"`,
+      );
+    } catch (error) {
+      this.#state.reportError(error);
+      return "normal";
+    }
   }
 
   #request(

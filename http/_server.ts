@@ -6,7 +6,9 @@ import type { ServerConfig } from "./_config.ts";
 import { Connection } from "./_conn.ts";
 import { isPeerError, type Transport } from "./_conn_parts.ts";
 import { DeadlineWheel } from "./_deadlines.ts";
+import type { LoadShedder } from "./load_shed.ts";
 import { ServerState } from "./_state.ts";
+import { metricsText, type MetricsTextOptions } from "./metrics.ts";
 import type { HttpShutdownOptions } from "./options.ts";
 import type { HttpServer, HttpServerStats } from "./server.ts";
 
@@ -48,6 +50,13 @@ export class ServerImpl implements HttpServer {
   #conns = new Set<Connection>();
   #raw = new Set<Deno.Conn>();
   #closing = false;
+  /** Settles when a replaceListener() in progress is done. */
+  #swap: Promise<void> | null = null;
+  #upgrade: Upgrade | null = null;
+  /** Settles when the accept loop of a listener has ended. */
+  #loopEnds = new Map<Deno.Listener, PromiseWithResolvers<void>>();
+  /** Resolves when accepting has ended for good (shutdown, lost listener). */
+  #acceptEnded = Promise.withResolvers<void>();
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #nursery: Nursery | null = null;
   #signal: AbortSignal | undefined;
@@ -73,6 +82,8 @@ export class ServerImpl implements HttpServer {
       { onFailure: (error) => this.#state.reportError(error) },
     ).then(() => {}).finally(() => {
       clearTimeout(this.#graceTimer);
+      // Requests still waiting for a slot are shed, and its timer stops.
+      cfg.shedder?.[Symbol.dispose]();
       this.#signal?.removeEventListener("abort", this.#onAbort);
     });
   }
@@ -86,6 +97,53 @@ export class ServerImpl implements HttpServer {
     return this.#state.snapshot();
   }
 
+  metricsText(options?: MetricsTextOptions): string {
+    return metricsText(this.#state.snapshot(), options);
+  }
+
+  /**
+   * Accepts from the listener `open` returns from now on (a certificate
+   * reload); open connections are untouched. `closeFirst` closes the current
+   * listener before `open` runs, for when the address cannot be bound twice.
+   *
+   * @throws {Deno.errors.BadResource} If the server is shutting down.
+   */
+  async replaceListener(
+    open: () => Deno.Listener | Promise<Deno.Listener>,
+    closeFirst: boolean,
+  ): Promise<void> {
+    if (this.#closing) {
+      throw new Deno.errors.BadResource(
+        "Cannot replace the listener: the server is shutting down",
+      );
+    }
+    const old = this.#listener;
+    const oldLoop = this.#loopEnds.get(old)?.promise;
+    const swap = Promise.withResolvers<void>();
+    this.#swap = swap.promise;
+    try {
+      if (closeFirst) old.close();
+      // If open() throws after closeFirst, the accept loop ends on the
+      // closed listener and the server drains: the caller reports that.
+      const next = await open();
+      if (this.#closing) {
+        next.close();
+        return;
+      }
+      this.#listener = next;
+      this.#nursery!.go(() => this.#acceptFrom(next));
+      // The kernel resets connections still queued on a closed listener:
+      // closing the old one at once keeps that window to one event-loop turn.
+      if (!closeFirst) old.close();
+    } finally {
+      this.#swap = null;
+      swap.resolve();
+    }
+    // Deno releases the old socket when its pending accept fails: until
+    // then the kernel could still queue a new connection on it.
+    await oldLoop;
+  }
+
   shutdown(options: HttpShutdownOptions = {}): Promise<void> {
     const graceMs = options.graceMs ?? 10_000;
     if (typeof graceMs !== "number" || !(graceMs >= 0)) {
@@ -96,7 +154,12 @@ export class ServerImpl implements HttpServer {
     if (!this.#closing) {
       this.#closing = true;
       this.#state.draining = true;
-      this.#listener.close();
+      try {
+        this.#listener.close();
+      } catch (error) {
+        // A failed replaceListener() left the old listener, closed.
+        if (!(error instanceof Deno.errors.BadResource)) throw error;
+      }
       for (const conn of this.#conns) {
         // Idle keep-alive connections and those only waiting for the
         // client's close after their last response go at once.
@@ -121,19 +184,46 @@ export class ServerImpl implements HttpServer {
       conn.close();
     }
     for (const raw of this.#raw) closeQuietly(raw);
+    this.#state.cfg.shedder?.[Symbol.dispose]();
     this.#nursery?.cancel(reason);
   }
 
   async #acceptLoop(nursery: Nursery, upgrade: Upgrade): Promise<void> {
     this.#nursery = nursery;
+    this.#upgrade = upgrade;
     const addrInfo = this.addr;
     this.#state.cfg.onListen?.(addrInfo);
+    // Each listener gets its own loop, so a replaced one can drain while its
+    // successor accepts.
+    nursery.go(() => this.#acceptFrom(this.#listener));
+    await this.#acceptEnded.promise;
+  }
+
+  async #acceptFrom(listener: Deno.Listener): Promise<void> {
+    const end = Promise.withResolvers<void>();
+    this.#loopEnds.set(listener, end);
+    try {
+      await this.#acceptUntilReplaced(listener);
+    } finally {
+      this.#loopEnds.delete(listener);
+      end.resolve();
+    }
+  }
+
+  async #acceptUntilReplaced(listener: Deno.Listener): Promise<void> {
+    const nursery = this.#nursery!;
+    const upgrade = this.#upgrade!;
     while (!this.#closing) {
       let raw: Deno.Conn;
       try {
-        raw = await this.#listener.accept();
+        raw = await listener.accept();
       } catch (error) {
         if (this.#closing) break;
+        // replaceListener() closed the one this accept waited on.
+        if (this.#swap !== null) await this.#swap;
+        if (this.#closing) break;
+        // Replaced: the successor has its own loop.
+        if (listener !== this.#listener) return;
         if (error instanceof Deno.errors.BadResource) break;
         this.#state.reportError(error);
         // Out of descriptors or similar: pause instead of spinning.
@@ -142,9 +232,58 @@ export class ServerImpl implements HttpServer {
       }
       nursery.go(() => this.#serve(raw, upgrade, nursery.signal));
     }
+    this.#acceptEnded.resolve();
   }
 
   async #serve(
+    raw: Deno.Conn,
+    upgrade: Upgrade,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const state = this.#state;
+    const shedder = state.cfg.shedder;
+    if (shedder !== null && !shedder.tryAdmitConnection()) {
+      return this.#shedConnection(raw, upgrade, signal, shedder);
+    }
+    try {
+      await this.#admitted(raw, upgrade, signal);
+    } finally {
+      shedder?.releaseConnection();
+    }
+  }
+
+  /** Refuses a connection over `maxConnections`, never touching others. */
+  async #shedConnection(
+    raw: Deno.Conn,
+    upgrade: Upgrade,
+    signal: AbortSignal,
+    shedder: LoadShedder,
+  ): Promise<void> {
+    if (shedder.shedBeforeHandshake) {
+      // Cheapest: no handshake, no buffers; the client sees a reset or EOF.
+      closeQuietly(raw);
+      return;
+    }
+    this.#raw.add(raw);
+    let ready: ReadyConn | null;
+    try {
+      ready = await upgrade(raw, signal, this.#state);
+    } finally {
+      this.#raw.delete(raw);
+    }
+    if (ready === null) return;
+    const conn = new Connection(ready.transport, this.#state, ready);
+    this.#conns.add(conn);
+    this.#wheel.add(conn);
+    try {
+      await conn.shed(shedder.retryAfterSeconds);
+    } finally {
+      this.#wheel.delete(conn);
+      this.#conns.delete(conn);
+    }
+  }
+
+  async #admitted(
     raw: Deno.Conn,
     upgrade: Upgrade,
     signal: AbortSignal,

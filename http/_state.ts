@@ -1,6 +1,7 @@
 // Counters and hook dispatch shared by the connections of one server.
 
 import type { ServerConfig } from "./_config.ts";
+import type { AccessLogEntry } from "./access_log.ts";
 import type {
   HttpConnectionInfo,
   HttpResponseRecord,
@@ -22,13 +23,6 @@ export class ServerState {
   parseErrors = 0;
   handlerErrors = 0;
   handshakeFailures = 0;
-  timeouts: Record<HttpTimeoutKind, number> = {
-    handshake: 0,
-    header: 0,
-    body: 0,
-    idle: 0,
-    write: 0,
-  };
   /** Handshakes the TLS layer gave up (each may pin a socket); 0 over TCP. */
   abandonedHandshakes: () => number = () => 0;
 
@@ -38,16 +32,24 @@ export class ServerState {
 
   snapshot(): HttpServerStats {
     return {
+      ...this.cfg.metrics.snapshot(),
       openConnections: this.open,
       acceptedConnections: this.accepted,
       requestsServed: this.served,
       requestsInFlight: this.inFlight,
-      timeouts: { ...this.timeouts },
       parseErrors: this.parseErrors,
       handlerErrors: this.handlerErrors,
+      // Counted here: the TLS layer bumps this field directly.
       handshakeFailures: this.handshakeFailures,
       abandonedTlsHandshakes: this.abandonedHandshakes(),
     };
+  }
+
+  /** Whether a finished response needs a record (a hook or a live log). */
+  get recording(): boolean {
+    if (this.cfg.hooks.onResponseEnd !== undefined) return true;
+    const log = this.cfg.accessLog;
+    return log !== null && log.enabled;
   }
 
   /** Reports an error of ours or of a hook: onError, else the console. */
@@ -95,12 +97,14 @@ export class ServerState {
   connectionOpen(conn: HttpConnectionInfo): void {
     this.open++;
     this.accepted++;
+    this.cfg.metrics.connectionAccepted();
     const hook = this.cfg.hooks.onConnectionOpen;
     if (hook) this.#hook(() => hook(conn));
   }
 
   connectionClose(conn: HttpConnectionInfo): void {
     this.open--;
+    this.cfg.metrics.connectionClosed();
     const hook = this.cfg.hooks.onConnectionClose;
     if (hook) this.#hook(() => hook(conn));
   }
@@ -110,14 +114,16 @@ export class ServerState {
     if (hook) this.#hook(() => hook(request, info));
   }
 
-  /** Calls the onResponseEnd hook; the caller counts. */
+  /** Calls the onResponseEnd hook and logs the line; the caller counts. */
   responseEnd(record: HttpResponseRecord): void {
     const hook = this.cfg.hooks.onResponseEnd;
     if (hook) this.#hook(() => hook(record));
+    const log = this.cfg.accessLog;
+    if (log !== null && log.enabled) this.#hook(() => log.log(entryOf(record)));
   }
 
   timeout(kind: HttpTimeoutKind): void {
-    this.timeouts[kind]++;
+    this.cfg.metrics.timeout(kind);
     const hook = this.cfg.hooks.onTimeout;
     if (hook) this.#hook(() => hook(kind));
   }
@@ -127,4 +133,34 @@ export class ServerState {
     const hook = this.cfg.hooks.onParseError;
     if (hook) this.#hook(() => hook(status, error));
   }
+}
+
+/** The first value of a header (lowercase `name`) in a flat list. */
+function header(headers: readonly string[], name: string): string | null {
+  for (let i = 0; i < headers.length; i += 2) {
+    const h = headers[i]!;
+    if (h.length === name.length && h.toLowerCase() === name) {
+      return headers[i + 1]!;
+    }
+  }
+  return null;
+}
+
+/** The access log's view of a finished response. */
+function entryOf(r: HttpResponseRecord): AccessLogEntry {
+  return {
+    remoteAddr: r.remoteAddr.hostname,
+    time: r.time,
+    method: r.method,
+    target: r.target,
+    protocol: r.protocol,
+    // The raw line only when the head could not be parsed into its parts.
+    requestLine: r.method === null ? r.requestLine : null,
+    status: r.status,
+    bytesSent: r.bytesSent,
+    referer: header(r.headers, "referer"),
+    userAgent: header(r.headers, "user-agent"),
+    durationMs: r.durationMs,
+    user: null,
+  };
 }

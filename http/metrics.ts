@@ -78,7 +78,7 @@ export interface LatencyHistogramSnapshot {
 }
 
 /** A plain, JSON-serialisable copy of a server's counters and gauges. */
-export interface HttpServerStats {
+export interface ServerMetricsSnapshot {
   /** Connection counters. */
   connections: {
     /** Connections admitted and not yet closed (gauge). */
@@ -327,7 +327,7 @@ export class ServerMetrics {
    *
    * @returns The current stats.
    */
-  snapshot(): HttpServerStats {
+  snapshot(): ServerMetricsSnapshot {
     const c = this.#byClass;
     return {
       connections: {
@@ -391,7 +391,7 @@ export class ServerMetrics {
    * @returns A new snapshot holding the sums.
    * @throws {RangeError} If `stats` is empty or the buckets differ.
    */
-  static merge(stats: readonly HttpServerStats[]): HttpServerStats {
+  static merge(stats: readonly ServerMetricsSnapshot[]): ServerMetricsSnapshot {
     const first = stats[0];
     if (first === undefined) {
       throw new RangeError("Cannot merge an empty list of stats: length 0");
@@ -437,7 +437,7 @@ export interface MetricsTextOptions {
  * @throws {RangeError} If a label name is invalid.
  */
 export function metricsText(
-  stats: HttpServerStats,
+  stats: ServerMetricsSnapshot,
   options: MetricsTextOptions = {},
 ): string {
   const labels = options.labels ?? {};
@@ -572,7 +572,7 @@ export function metricsText(
   return out.join("\n") + "\n";
 }
 
-function addInto(out: HttpServerStats, s: HttpServerStats): void {
+function addInto(out: ServerMetricsSnapshot, s: ServerMetricsSnapshot): void {
   const oc = out.connections;
   oc.open += s.connections.open;
   oc.accepted += s.connections.accepted;

@@ -5,7 +5,14 @@
  *
  * - {@linkcode httpServeTlsOpts}: HTTPS on our TLS layer.
  * - {@linkcode httpServeOpts}: the same engine over plain TCP, behind a proxy.
+ * - {@linkcode httpServeTlsWorkers}: the HTTPS engine in N Web Workers
+ *   sharing the port (SO_REUSEPORT); `reloadCertificates()` on both.
  * - {@linkcode HttpError}: a protocol error with its status.
+ * - Production operations, as server options or standalone:
+ *   {@linkcode LoadShedder} (`maxConnections`, `maxInFlight`, `maxQueueMs`,
+ *   `priority`, `adaptiveShedding`), {@linkcode AccessLogger} (`accessLog`,
+ *   through LogTape) and {@linkcode ServerMetrics} with
+ *   {@linkcode metricsText} (`server.stats()`, `server.metricsText()`).
  *
  * @example A server with a short header timeout
  * ```ts ignore
@@ -25,7 +32,41 @@
  *
  * @module
  */
+export {
+  ACCESS_LOG_CATEGORY,
+  accessLineFormatter,
+  type AccessLogEntry,
+  type AccessLogFormat,
+  AccessLogger,
+  type AccessLogLevel,
+  type AccessLogOptions,
+  escapeLogValue,
+} from "./access_log.ts";
 export { HttpError, type HttpErrorCode } from "./errors.ts";
+export {
+  type AdaptiveShedOptions,
+  type Admission,
+  type AdmitOptions,
+  LoadShedder,
+  type LoadShedderOptions,
+  type LoadShedderStats,
+  type ServiceUnavailableOptions,
+  serviceUnavailableResponse,
+  type ShedDecision,
+} from "./load_shed.ts";
+export {
+  type LatencyHistogramSnapshot,
+  metricsText,
+  type MetricsTextOptions,
+  ServerMetrics,
+  type ServerMetricsOptions,
+  type ServerMetricsSnapshot,
+  type ShedCounts,
+  type ShedReason,
+  type StatusClassCounts,
+  type TimeoutCounts,
+  type TimeoutKind,
+} from "./metrics.ts";
 export type {
   HttpConnectionInfo,
   HttpResponseRecord,
@@ -40,3 +81,10 @@ export type {
 export type { HttpServer, HttpServerStats } from "./server.ts";
 export { httpServeOpts } from "./serve.ts";
 export { httpServeTlsOpts } from "./serve_tls.ts";
+export type { HttpsReloadOptions, HttpsServer } from "./cert_reload.ts";
+export {
+  httpServeTlsWorkers,
+  type HttpWorkersConfig,
+  type HttpWorkerServer,
+  type HttpWorkerServerOptions,
+} from "./workers.ts";

@@ -1,6 +1,9 @@
 // Configuration of the HTTP/1.1 server engine. Defaults follow what nginx and
 // Node ship; each field says which one and why.
 
+import type { AccessLogOptions } from "./access_log.ts";
+import type { AdaptiveShedOptions } from "./load_shed.ts";
+
 /** Which per-connection deadline expired. */
 export type HttpTimeoutKind =
   | "handshake"
@@ -204,6 +207,69 @@ export interface HttpServerOptions {
    * @default {{}}
    */
   hooks?: HttpServerHooks;
+  /**
+   * Connections served at once; a connection beyond it is shed (closed before
+   * its TLS handshake, or answered 503 after it, see `shedBeforeHandshake`)
+   * without touching the admitted ones. Set it as a memory bound.
+   *
+   * @default {Infinity}
+   */
+  maxConnections?: number;
+  /**
+   * `true` closes a connection shed by `maxConnections` before its TLS
+   * handshake (cheapest); `false` completes the handshake and sends a
+   * minimal 503 with `Retry-After` and `Connection: close`.
+   *
+   * @default {true}
+   */
+  shedBeforeHandshake?: boolean;
+  /**
+   * Requests handled at once (handlers running or responses being written);
+   * more wait, the highest priority class first, for at most `maxQueueMs`.
+   *
+   * @default {Infinity} (1024 with `adaptiveShedding`)
+   */
+  maxInFlight?: number;
+  /**
+   * Longest wait for a request slot, in milliseconds. A request predicted to
+   * wait longer gets 503 with `Retry-After` at once; `0` disables waiting.
+   *
+   * @default {1000}
+   */
+  maxQueueMs?: number;
+  /**
+   * The priority class of a request: `"critical"` (health checks, admin:
+   * served as long as anything is, with reserved slots), `"normal"` or
+   * `"low"` (shed first). Called only when shedding is configured.
+   *
+   * @default {undefined} (every request is "normal")
+   */
+  priority?: (
+    request: Request,
+    info: HttpServeHandlerInfo,
+  ) => "critical" | "normal" | "low";
+  /**
+   * Sheds the lowest classes while the measured queueing delay stays above
+   * a target (CoDel-like), so `maxInFlight` and `maxQueueMs` need no tuning:
+   * `true` for a 5 ms target over 100 ms intervals.
+   *
+   * @default {false}
+   */
+  adaptiveShedding?: boolean | AdaptiveShedOptions;
+  /**
+   * The smallest `Retry-After` of a shed response, in seconds.
+   *
+   * @default {1}
+   */
+  retryAfterSeconds?: number;
+  /**
+   * One line per finished response through LogTape (category
+   * `["quartz", "http", "access"]`), Apache combined by default: `true` for
+   * the defaults or the logger's options. `false` costs nothing per request.
+   *
+   * @default {false}
+   */
+  accessLog?: boolean | AccessLogOptions;
 }
 
 /** TLS settings of {@linkcode httpServeTlsOpts}: files or PEM strings. */
@@ -245,6 +311,16 @@ export interface HttpsTlsConfig {
    * @default {60000}
    */
   handshakeTimeoutMs?: number;
+  /**
+   * Bind with `SO_REUSEPORT`, so `reloadCertificates()` opens the new
+   * listener before closing the old one and several processes or workers
+   * can share the port. Needs Linux and `--unstable-net` (`true` without
+   * that flag throws a TypeError); without it a reload closes and reopens
+   * the listener.
+   *
+   * @default {true on Linux with --unstable-net, else false}
+   */
+  reusePort?: boolean;
 }
 
 /** Options of {@linkcode HttpServer.shutdown}. */

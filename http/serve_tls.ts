@@ -2,18 +2,18 @@
 // HTTP/1.1 engine.
 
 import { resolveConfig } from "./_config.ts";
-import { ServerImpl } from "./_server.ts";
 import {
-  pendingHandshakeSockets,
-  tlsAcceptAsync,
-  tlsListen,
-} from "../tls/mod.ts";
+  HttpsServerImpl,
+  listenTlsPair,
+  reusePortSupported,
+} from "./_cert_reload.ts";
+import { pendingHandshakeSockets, tlsAcceptAsync } from "../tls/mod.ts";
 import type {
   HttpServeHandler,
   HttpServerOptions,
   HttpsTlsConfig,
 } from "./options.ts";
-import type { HttpServer } from "./server.ts";
+import type { HttpsServer } from "./cert_reload.ts";
 
 function pem(
   tls: HttpsTlsConfig,
@@ -41,7 +41,7 @@ function pem(
  * @param config Address, timeouts, limits and callbacks.
  * @param tlsConfig Certificate and key (PEM or files), ALPN, handshake timeout.
  * @param handler Answers each request.
- * @returns The running server.
+ * @returns The running server; `reloadCertificates()` swaps the certificate.
  * @throws {TypeError} If the handler, a callback or the TLS material is missing or invalid.
  * @throws {RangeError} If a timeout or limit is out of range.
  * @throws {Deno.errors.NotFound} If `certFile` or `keyFile` does not exist.
@@ -63,7 +63,7 @@ export function httpServeTlsOpts(
   config: HttpServerOptions,
   tlsConfig: HttpsTlsConfig,
   handler: HttpServeHandler,
-): HttpServer {
+): HttpsServer {
   const cfg = resolveConfig(config, handler);
   const { cert, key } = pem(tlsConfig);
   const alpnProtocols = tlsConfig.alpnProtocols ?? ["http/1.1"];
@@ -73,14 +73,13 @@ export function httpServeTlsOpts(
       `Invalid handshakeTimeoutMs ${handshakeTimeoutMs}: expected a positive number`,
     );
   }
-  const listener = tlsListen({
-    hostname: cfg.hostname,
-    port: cfg.port,
-    cert,
-    key,
-    alpnProtocols,
-  });
-  const server = new ServerImpl(
+  const reusePort = tlsConfig.reusePort ?? reusePortSupported();
+  const params = { hostname: cfg.hostname, port: cfg.port, alpnProtocols };
+  const listener = listenTlsPair({ ...params, reusePort }, { cert, key });
+  const files = tlsConfig.cert === undefined && tlsConfig.key === undefined
+    ? { certFile: tlsConfig.certFile!, keyFile: tlsConfig.keyFile! }
+    : null;
+  const server = new HttpsServerImpl([
     listener,
     cfg,
     async (conn, signal, state) => {
@@ -113,7 +112,7 @@ export function httpServeTlsOpts(
       }
     },
     { signal: config.signal, tickMs: handshakeTimeoutMs },
-  );
+  ], { params: { ...params, reusePort }, pair: { cert, key }, files });
   server.abandonedHandshakes = () => pendingHandshakeSockets().abandoned;
   return server;
 }

@@ -1,9 +1,15 @@
 // The public face of a running server.
 
+import type { MetricsTextOptions, ServerMetricsSnapshot } from "./metrics.ts";
 import type { HttpShutdownOptions } from "./options.ts";
 
-/** A copy of a server's counters, see {@linkcode HttpServer.stats}. */
-export interface HttpServerStats {
+/**
+ * A copy of a server's counters, see {@linkcode HttpServer.stats}: the
+ * {@linkcode ServerMetricsSnapshot} (connections, requests by status class,
+ * sheds by reason, timeouts, bytes, queue depth, latency histogram) plus the
+ * engine's own flat counters.
+ */
+export interface HttpServerStats extends ServerMetricsSnapshot {
   /** Connections open now (after their TLS handshake). */
   openConnections: number;
   /** Connections accepted since the start. */
@@ -12,25 +18,8 @@ export interface HttpServerStats {
   requestsServed: number;
   /** Requests whose response is not finished yet. */
   requestsInFlight: number;
-  /** Expired deadlines by kind. */
-  timeouts: {
-    /** TLS handshakes that took longer than `handshakeTimeoutMs`. */
-    handshake: number;
-    /** Request heads not complete within `headerTimeoutMs`. */
-    header: number;
-    /** Request bodies stalled for `bodyTimeoutMs`. */
-    body: number;
-    /** Keep-alive connections idle for `keepAliveTimeoutMs`. */
-    idle: number;
-    /** Writes blocked for `writeTimeoutMs`. */
-    write: number;
-  };
-  /** Requests rejected as malformed or over a limit (400, 413, 414, 431, 501, 505). */
-  parseErrors: number;
   /** Handlers that threw or returned something other than a Response. */
   handlerErrors: number;
-  /** TLS handshakes that failed for another reason than their timeout. */
-  handshakeFailures: number;
   /**
    * TLS handshakes given up (timeout or shutdown) in this process, from the
    * TLS layer. On Deno 2.9 each may still pin a socket until its peer sends
@@ -73,4 +62,13 @@ export interface HttpServer extends AsyncDisposable {
    * @returns A plain copy, safe to serialise as JSON.
    */
   stats(): HttpServerStats;
+  /**
+   * The stats in the Prometheus text format 0.0.4 (serve it with
+   * `Content-Type: text/plain; version=0.0.4`), see `metricsText()`.
+   *
+   * @param options Constant labels, e.g. `{ worker: "1" }`.
+   * @returns The exposition text.
+   * @throws {RangeError} If a label name is invalid.
+   */
+  metricsText(options?: MetricsTextOptions): string;
 }

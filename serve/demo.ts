@@ -8,9 +8,11 @@ const encoder = new TextEncoder();
  * Builds the demo handler: `GET /` (text), `/echo` (any method: echoes the
  * body and its content type), `/stream?n=` (a chunked stream of n lines),
  * `/sleep?ms=` (answers after ms, or stops when the client leaves) and
- * `/healthz` (the server's stats as JSON).
+ * `/healthz` (the server's stats as JSON) and `/metrics` (the Prometheus
+ * text).
  *
  * @param stats Reads the running server's stats.
+ * @param metrics Renders the running server's metrics text.
  * @returns The handler.
  *
  * @example Call the handler directly
@@ -23,7 +25,10 @@ const encoder = new TextEncoder();
  * console.log(await res.text());
  * ```
  */
-export function demoHandler(stats: () => HttpServerStats): HttpServeHandler {
+export function demoHandler(
+  stats: () => HttpServerStats,
+  metrics: () => string = () => "",
+): HttpServeHandler {
   return async (req, info) => {
     const url = new URL(req.url);
     switch (url.pathname) {
@@ -72,6 +77,10 @@ export function demoHandler(stats: () => HttpServerStats): HttpServeHandler {
       }
       case "/healthz":
         return Response.json(stats());
+      case "/metrics":
+        return new Response(metrics(), {
+          headers: { "content-type": "text/plain; version=0.0.4" },
+        });
     }
     return new Response("Not Found\n", { status: 404 });
   };

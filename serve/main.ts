@@ -4,10 +4,23 @@
 //   deno task serve [--port 8443] [--hostname 127.0.0.1] [--cert file]
 //     [--key file] [--header-timeout ms] [--body-timeout ms]
 //     [--keep-alive-timeout ms] [--write-timeout ms] [--handshake-timeout ms]
-//     [--grace ms]
+//     [--grace ms] [--max-connections n] [--max-in-flight n]
+//     [--access-log [combined|common|json]] [--workers n]
+//
+// --workers n serves from n Web Workers sharing the port (SO_REUSEPORT);
+// SIGHUP re-reads --cert and --key (a bad pair is refused, the old one stays).
+//
+// GET /metrics answers the Prometheus text; /healthz and /metrics are
+// "critical" requests, served while the others are shed.
 
-import { type HttpServer, httpServeTlsOpts } from "../http/mod.ts";
+import { configure, getConsoleSink } from "@logtape/logtape";
+import {
+  accessLineFormatter,
+  httpServeTlsOpts,
+  type HttpsServer,
+} from "../http/mod.ts";
 import { demoHandler } from "./demo.ts";
+import { reloadOnSighup, startDemoWorkers } from "./workers.ts";
 
 const FLAGS: Record<string, string> = {
   "--port": "8443",
@@ -20,6 +33,10 @@ const FLAGS: Record<string, string> = {
   "--write-timeout": "",
   "--handshake-timeout": "",
   "--grace": "10000",
+  "--max-connections": "",
+  "--max-in-flight": "",
+  "--access-log": "",
+  "--workers": "",
 };
 
 function parseFlags(args: string[]): Record<string, string> {
@@ -37,6 +54,11 @@ function parseFlags(args: string[]): Record<string, string> {
         `Unknown flag ${name}; known: ${Object.keys(FLAGS).join(", ")}`,
       );
     }
+    // A bare --access-log means the default format.
+    if (
+      value === undefined && name === "--access-log" &&
+      (args[i + 1] === undefined || args[i + 1]!.startsWith("--"))
+    ) value = "combined";
     value ??= args[++i];
     if (value === undefined) throw new TypeError(`Missing value for ${name}`);
     flags[name] = value;
@@ -76,17 +98,61 @@ if (import.meta.main) {
     const value = ms(flags, flag);
     if (value !== undefined) config[key] = value;
   }
+  for (
+    const [flag, key] of [
+      ["--max-connections", "maxConnections"],
+      ["--max-in-flight", "maxInFlight"],
+    ] as const
+  ) {
+    const value = flags[flag]!;
+    if (value === "") continue;
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new RangeError(
+        `Invalid ${flag} ${value}: expected an integer >= 1`,
+      );
+    }
+    config[key] = n;
+  }
+  if (config.maxConnections !== undefined || config.maxInFlight !== undefined) {
+    config.priority = (req) => {
+      const path = new URL(req.url).pathname;
+      return path === "/healthz" || path === "/metrics" ? "critical" : "normal";
+    };
+  }
+  const accessLog = flags["--access-log"]!;
+  if (accessLog !== "") {
+    if (
+      accessLog !== "combined" && accessLog !== "common" && accessLog !== "json"
+    ) {
+      throw new TypeError(
+        `Invalid --access-log ${accessLog}: expected combined, common or json`,
+      );
+    }
+    config.accessLog = { format: accessLog };
+    await configure({
+      sinks: { access: getConsoleSink({ formatter: accessLineFormatter }) },
+      loggers: [
+        { category: ["quartz", "http", "access"], sinks: ["access"] },
+        { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
+      ],
+    });
+  }
   const handshakeTimeoutMs = ms(flags, "--handshake-timeout");
-  let server: HttpServer | null = null;
-  server = httpServeTlsOpts(
-    config,
-    {
-      certFile: flags["--cert"]!,
-      keyFile: flags["--key"]!,
-      ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
-    },
-    demoHandler(() => server!.stats()),
-  );
+  const tls = {
+    certFile: flags["--cert"]!,
+    keyFile: flags["--key"]!,
+    ...(handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs }),
+  };
+  let server: HttpsServer | null = null;
+  server = flags["--workers"] !== ""
+    ? await startDemoWorkers(config, tls, Number(flags["--workers"]))
+    : httpServeTlsOpts(
+      config,
+      tls,
+      demoHandler(() => server!.stats(), () => server!.metricsText()),
+    );
+  const stopReloading = reloadOnSighup(server);
   const graceMs = Number(flags["--grace"]);
   const stop = (signal: Deno.Signal) => {
     console.log(`${signal}: draining for up to ${graceMs} ms`);
@@ -99,5 +165,6 @@ if (import.meta.main) {
   await server.finished;
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
+  stopReloading();
   console.log("Stopped");
 }
