@@ -9,13 +9,14 @@ import type {
   HttpTimeoutKind,
 } from "./options.ts";
 import type { HttpServerStats } from "./server.ts";
+import { DeadlineWheel } from "./_deadlines.ts";
 
 /** Mutable state of one server. */
 export class ServerState {
   readonly cfg: ServerConfig;
   draining = false;
-  /** The coarse clock of the deadline wheel. */
-  clock: { now: number } = { now: Date.now() };
+  /** The deadline wheel: its coarse clock, and the sweep handshakes use. */
+  clock: DeadlineWheel = new DeadlineWheel(500);
   open = 0;
   accepted = 0;
   served = 0;

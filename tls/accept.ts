@@ -66,6 +66,26 @@ export function tlsAcceptAsync(
 }
 
 /**
+ * The handshake of {@linkcode tlsAcceptAsync} with no timer and no abort
+ * listener, counted in {@linkcode pendingHandshakeSockets}: for a server whose
+ * own deadline sweep bounds it, closing `conn` and calling
+ * {@linkcode noteAbandonedHandshake} when it gives up. Not re-exported by mod.ts.
+ *
+ * @param conn A connection from `Deno.TlsListener.accept()`.
+ * @returns The stream, once the handshake has completed; on failure the
+ * connection is closed.
+ */
+export function tlsAcceptUnbounded(conn: Deno.TlsConn): Promise<TlsStream> {
+  pending++;
+  return handshake(conn, undefined, undefined).finally(() => pending--);
+}
+
+/** Counts a handshake given up by the caller of {@linkcode tlsAcceptUnbounded}. */
+export function noteAbandonedHandshake(): void {
+  abandoned++;
+}
+
+/**
  * Sockets held by handshakes in progress in {@linkcode tlsAcceptAsync}, plus
  * those given up (timeout or cancel) since the process started. On Deno 2.9.6
  * closing a TlsConn whose handshake has not finished does not release the
