@@ -269,14 +269,14 @@ export function parseRequestHead(
     throw new HttpError(
       501,
       "not_implemented",
-      `Method ${quote(buf, lineStart, methodEnd)} is not implemented`,
+      `Method ${quote(buf, lineStart, methodEnd)} is not supported`,
     );
   }
   if (method === "CONNECT") {
     throw new HttpError(
       501,
       "not_implemented",
-      "Method CONNECT is not implemented: this server is not a proxy",
+      "Method CONNECT is not supported: this server is not a proxy",
     );
   }
 
@@ -493,7 +493,7 @@ export function parseRequestHead(
         throw new HttpError(
           501,
           "not_implemented",
-          `Transfer-Encoding ${quote(buf, teStart, teEnd)} is not implemented`,
+          `Transfer-Encoding ${quote(buf, teStart, teEnd)} is not supported`,
         );
       }
       throw bad(`Invalid Transfer-Encoding ${quote(buf, teStart, teEnd)}`);
