@@ -3,10 +3,11 @@
 // run. Each server runs in its own `deno run` subprocess.
 //
 //   deno run --allow-net=127.0.0.1 --allow-read=testdata,bench,http,tls,concurrency \
-//     --allow-run=wrk,deno --allow-env bench/http_bench.ts
+//     --allow-run --allow-env bench/http_bench.ts
 //
 // Env: BENCH_SECONDS (default 5 per case), BENCH_CONNECTIONS (default 50),
-// BENCH_THREADS (default 2), BENCH_TLS=0 for plain TCP, BENCH_ROUNDS
+// BENCH_THREADS (default 2), BENCH_TLS=0 for plain TCP, BENCH_MAX_REQ (our
+// maxRequestsPerConnection, default 0 = unlimited like Deno.serve), BENCH_ROUNDS
 // (default 2): the servers alternate round by round and the best round of
 // each is printed, so load from other processes hits both alike.
 
@@ -30,7 +31,12 @@ async function runServer(kind: Kind, tls: boolean): Promise<void> {
     return;
   }
   const { httpServeOpts, httpServeTlsOpts } = await import("../http/mod.ts");
-  const config = { hostname: "127.0.0.1", port: 0, onListen };
+  const config = {
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen,
+    maxRequestsPerConnection: Number(Deno.env.get("BENCH_MAX_REQ") ?? "0"),
+  };
   if (tls) httpServeTlsOpts(config, { cert, key }, handler);
   else httpServeOpts(config, handler);
 }

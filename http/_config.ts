@@ -153,7 +153,7 @@ export function resolveConfig(
     maxRequestsPerConnection: count(
       "maxRequestsPerConnection",
       options.maxRequestsPerConnection,
-      1000,
+      0,
       0,
     ),
     maxHeaderBytes: count("maxHeaderBytes", options.maxHeaderBytes, 16384, 64),
