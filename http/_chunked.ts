@@ -217,6 +217,8 @@ export class ChunkedDecoder {
           }
           break;
         case ExtName:
+        case ExtToken:
+          // A name may be followed by "=value"; a token value may not.
           if (TOKEN[b] === 1) {
             this.#ext(limits);
             break;
@@ -227,7 +229,7 @@ export class ChunkedDecoder {
           }
           this.#ext(limits);
           this.#extSawWs = false;
-          state = this.#afterExt(b, true);
+          state = this.#afterExt(b, state === ExtName);
           break;
         case ExtAfterName:
           this.#ext(limits);
@@ -240,19 +242,6 @@ export class ChunkedDecoder {
           else if (b !== SP && b !== HTAB) {
             throw bad(`Invalid chunk extension value byte ${hex(b)}`);
           }
-          break;
-        case ExtToken:
-          if (TOKEN[b] === 1) {
-            this.#ext(limits);
-            break;
-          }
-          if (b === CR) {
-            state = SizeLf;
-            break;
-          }
-          this.#ext(limits);
-          this.#extSawWs = false;
-          state = this.#afterExt(b, false);
           break;
         case ExtQuoted:
           this.#ext(limits);

@@ -140,6 +140,32 @@ function asBytes(chunk: unknown): Uint8Array {
 }
 
 /**
+ * Writes a response that has no body bytes: 204/304 carry no Content-Length;
+ * HEAD keeps the declared one; an empty body gets Content-Length: 0.
+ */
+function writeHeadOnly(
+  sink: ResponseSink,
+  res: Response,
+  status: number,
+  frame: ResponseFrame,
+  keepAlive: boolean,
+  noLength: boolean,
+): Promise<unknown> {
+  const length = noLength
+    ? -1
+    : frame.head
+    ? Math.max(declaredLength(res), 0)
+    : 0;
+  return sink.writeAll(
+    concat(
+      sink,
+      headString(res, status, frame, keepAlive, length, false),
+      null,
+    ),
+  );
+}
+
+/**
  * Writes `res` (head and body). Reads the body with backpressure: each chunk
  * is written before the next is pulled. A body that is complete at once gets
  * a Content-Length; one that is still producing is sent chunked (or, for an
@@ -162,18 +188,8 @@ export async function writeResponse(
   const body = res.body;
   if (status === 204 || status === 304 || body === null) {
     if (body !== null) await body.cancel();
-    const length = status === 204 || status === 304
-      ? -1
-      : frame.head
-      ? Math.max(declaredLength(res), 0)
-      : 0;
-    await sink.writeAll(
-      concat(
-        sink,
-        headString(res, status, frame, keepAlive, length, false),
-        null,
-      ),
-    );
+    const noLength = status === 204 || status === 304;
+    await writeHeadOnly(sink, res, status, frame, keepAlive, noLength);
     return { bytes: 0, keepAlive };
   }
   const reader = body.getReader();
@@ -182,14 +198,7 @@ export async function writeResponse(
     const first = await reader.read();
     if (first.done) {
       completed = true;
-      const length = frame.head ? Math.max(declaredLength(res), 0) : 0;
-      await sink.writeAll(
-        concat(
-          sink,
-          headString(res, status, frame, keepAlive, length, false),
-          null,
-        ),
-      );
+      await writeHeadOnly(sink, res, status, frame, keepAlive, false);
       return { bytes: 0, keepAlive };
     }
     const data = asBytes(first.value);
