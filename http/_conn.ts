@@ -35,6 +35,19 @@ const CLOSE = { keepAlive: false } as const;
 /** How long a handler runs before the connection watches for EOF. */
 const WATCH_PEER_MS = 1000;
 
+/**
+ * Receive and write buffers of finished connections, reused by new ones:
+ * allocating (and zeroing) them per connection showed in the garbage
+ * collector's share of a Connection: close exchange. Only buffers with no
+ * read or write in flight come back; at most POOL_MAX of each are kept.
+ */
+const READ_BYTES = 4096;
+const WRITE_BYTES = 1024;
+const POOL_MAX = 256;
+const readPool: Uint8Array[] = [];
+const writePool: Uint8Array[] = [];
+const EMPTY = new Uint8Array(0);
+
 /** Thrown into #call when the connection stops waiting for the handler. */
 const ABANDONED: unique symbol = Symbol("abandoned");
 
@@ -95,7 +108,7 @@ export class Connection implements Expirable {
     this.alpnProtocol = addrs.alpnProtocol;
     this.#scheme = addrs.tls ? "https://" : "http://";
     // Most heads fit in 4 KiB; a larger one grows the buffer (see #readHead).
-    this.buf = new Uint8Array(4096);
+    this.buf = readPool.pop() ?? new Uint8Array(READ_BYTES);
   }
 
   /** Closes the transport at once; pending reads and writes fail. */
@@ -202,6 +215,8 @@ export class Connection implements Expirable {
   }
 
   #wbuf: Uint8Array | null = null;
+  /** A handler's body read is in flight (it may outlive serve()). */
+  #bodyReading = false;
 
   scratch(size: number): Uint8Array {
     if (size > 16_384) return new Uint8Array(size);
@@ -209,7 +224,10 @@ export class Connection implements Expirable {
     if (wbuf !== null && wbuf.length >= size) return wbuf;
     // Sized to need: most responses fit in 1 KiB, and zeroing 16 KiB per
     // connection showed up in Connection: close profiles.
-    let len = 1024;
+    if (wbuf === null && size <= WRITE_BYTES) {
+      return this.#wbuf = writePool.pop() ?? new Uint8Array(WRITE_BYTES);
+    }
+    let len = WRITE_BYTES;
     while (len < size) len *= 2;
     return this.#wbuf = new Uint8Array(len);
   }
@@ -229,11 +247,22 @@ export class Connection implements Expirable {
   }
 
   readBody(): Promise<number | null> {
+    if (this.#closed) {
+      // A handler still reading after the connection ended: its buffer may
+      // serve another connection by now.
+      return Promise.reject(
+        this.#closeReason ??
+          new DOMException("Connection closed", "AbortError"),
+      );
+    }
     this.#setDeadline("body", this.#cfg.bodyTimeoutMs);
+    this.#bodyReading = true;
     return this.#read().then((n) => {
+      this.#bodyReading = false;
       this.deadline = Infinity;
       return n;
     }, (error) => {
+      this.#bodyReading = false;
       this.deadline = Infinity;
       // The handler sees why the body ended, not the cancelled read.
       if (this.#closed) {
@@ -261,10 +290,14 @@ export class Connection implements Expirable {
         const keepAlive = await this.#exchange(head);
         if (!keepAlive || this.#closed) break;
       }
-      if (this.#clientClosing && this.start === this.end) {
-        // The client asked for the close and sent nothing more: no lingering.
-        await this.#t.closeWrite();
-      } else await this.#lingerClose();
+      // The client asked for the close and sent nothing more: no lingering,
+      // and no half-close either. Closing sends TLS close_notify and FIN,
+      // and with nothing unread in our receive buffer the kernel sends no
+      // RST, so the client reads the whole response; an awaited closeWrite()
+      // first cost a round trip through the event loop per connection.
+      if (!this.#clientClosing || this.start !== this.end) {
+        await this.#lingerClose();
+      }
     } catch (error) {
       if (!this.#closed && !isPeerError(error)) state.reportError(error);
     } finally {
@@ -274,7 +307,30 @@ export class Connection implements Expirable {
       this.#slot = null;
       // A read started before the close settles now; its failure is expected.
       this.#pending?.catch(() => {});
+      this.#releaseBuffers();
     }
+  }
+
+  /**
+   * Gives the buffers back to the pools once nothing can touch them: no read
+   * in flight (its bytes could land later) and no write (serve() has awaited
+   * every write it started). A handler still running sees an empty buffer.
+   */
+  #releaseBuffers(): void {
+    if (this.#pending === null && !this.#bodyReading) {
+      const buf = this.buf;
+      this.buf = EMPTY;
+      this.start = this.end = 0;
+      if (buf.length === READ_BYTES && readPool.length < POOL_MAX) {
+        readPool.push(buf);
+      }
+    }
+    const wbuf = this.#wbuf;
+    this.#wbuf = null;
+    if (
+      wbuf !== null && wbuf.length === WRITE_BYTES &&
+      writePool.length < POOL_MAX
+    ) writePool.push(wbuf);
   }
 
   /** Answers a connection shed by `maxConnections` with a 503, then closes. */

@@ -8,7 +8,10 @@ import {
   reusePortSupported,
 } from "./_cert_reload.ts";
 import { pendingHandshakeSockets } from "../tls/mod.ts";
-import { noteAbandonedHandshake, tlsAcceptUnbounded } from "../tls/accept.ts";
+import {
+  noteAbandonedHandshake,
+  tlsHandshakeUnbounded,
+} from "../tls/accept.ts";
 import type { Expirable } from "./_deadlines.ts";
 import { closeQuietly } from "./_server.ts";
 import type {
@@ -115,24 +118,19 @@ export function httpServeTlsOpts(
       );
       state.clock.add(watch);
       try {
-        const stream = await tlsAcceptUnbounded(tlsConn);
-        // The hot path reads and writes the TlsConn itself: the stream's
-        // per-call checks cost about a fifth of the keep-alive throughput.
-        const tls = stream.conn;
+        const alpnProtocol = await tlsHandshakeUnbounded(tlsConn);
+        // The engine reads and writes the TlsConn itself: a wrapper's
+        // per-call checks cost about a fifth of the keep-alive throughput,
+        // and each object made per connection shows in Connection: close.
         return {
-          transport: {
-            read: (buf) => tls.read(buf),
-            write: (data) => tls.write(data),
-            closeWrite: () => tls.closeWrite(),
-            close: () => stream.close(),
-          },
-          remoteAddr: stream.remoteAddr,
-          localAddr: stream.localAddr,
-          alpnProtocol: stream.alpnProtocol,
+          transport: tlsConn,
+          remoteAddr: tlsConn.remoteAddr,
+          localAddr: tlsConn.localAddr,
+          alpnProtocol,
           tls: true,
         };
       } catch {
-        // tlsAcceptUnbounded has closed the connection; the failure itself
+        // tlsHandshakeUnbounded has closed the connection; the failure itself
         // is counted, as before.
         if (watch.expired) state.timeout("handshake");
         else if (signal.aborted) noteAbandonedHandshake();

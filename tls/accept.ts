@@ -1,5 +1,6 @@
 import { checkTimeout } from "./_deadline.ts";
 import { handshake } from "./_handshake.ts";
+import { closeQuietly, toTlsError } from "./_map_error.ts";
 import type { TlsStream } from "./stream.ts";
 
 /** Options of {@linkcode tlsAcceptAsync}. */
@@ -66,18 +67,30 @@ export function tlsAcceptAsync(
 }
 
 /**
- * The handshake of {@linkcode tlsAcceptAsync} with no timer and no abort
- * listener, counted in {@linkcode pendingHandshakeSockets}: for a server whose
- * own deadline sweep bounds it, closing `conn` and calling
- * {@linkcode noteAbandonedHandshake} when it gives up. Not re-exported by mod.ts.
+ * The bare handshake of {@linkcode tlsAcceptAsync}: no timer, no abort
+ * listener, no {@linkcode TlsStream}, counted in
+ * {@linkcode pendingHandshakeSockets}. For a server whose own deadline sweep
+ * bounds the handshake, closing `conn` and calling
+ * {@linkcode noteAbandonedHandshake} when it gives up; a server accepting a
+ * connection per request pays for every object made here. Not re-exported by
+ * mod.ts.
  *
  * @param conn A connection from `Deno.TlsListener.accept()`.
- * @returns The stream, once the handshake has completed; on failure the
- * connection is closed.
+ * @returns The negotiated ALPN protocol, once the handshake has completed.
+ * @throws {TlsError} If the handshake fails; the connection is closed.
  */
-export function tlsAcceptUnbounded(conn: Deno.TlsConn): Promise<TlsStream> {
+export async function tlsHandshakeUnbounded(
+  conn: Deno.TlsConn,
+): Promise<string | null> {
   pending++;
-  return handshake(conn, undefined, undefined).finally(() => pending--);
+  try {
+    return (await conn.handshake()).alpnProtocol;
+  } catch (error) {
+    closeQuietly(conn);
+    throw toTlsError(error, "handshake", undefined);
+  } finally {
+    pending--;
+  }
 }
 
 /** Counts a handshake given up by the caller of {@linkcode tlsAcceptUnbounded}. */
