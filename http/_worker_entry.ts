@@ -1,12 +1,16 @@
 // The script each worker of httpServeTlsWorkers runs: imports the user's
 // module, serves it with httpServeTlsOpts on the shared port (SO_REUSEPORT)
-// and answers the pool's messages (stats, reload, shutdown).
+// and answers the pool's messages (stats, reload, shutdown). Access records
+// go to the main thread's LogTape through a LogForwarder.
 
+import { configure, getConfig, getConsoleSink } from "@logtape/logtape";
 import { httpServeTlsOpts } from "./serve_tls.ts";
+import { ACCESS_LOG_CATEGORY } from "./access_log.ts";
 import type { HttpsServer } from "./cert_reload.ts";
-import type { HttpServeHandler, HttpServerHooks } from "./options.ts";
+import type { HttpServeHandler, HttpServerOptions } from "./options.ts";
 import type { ToWorker } from "./_worker_protocol.ts";
 import { errorData } from "./_worker_protocol.ts";
+import { LogForwarder } from "./_worker_log.ts";
 
 interface WorkerScope {
   postMessage(message: unknown): void;
@@ -16,6 +20,43 @@ interface WorkerScope {
 
 const scope = globalThis as unknown as WorkerScope;
 let server: HttpsServer | null = null;
+let forwarder: LogForwarder | null = null;
+
+/** Posts a final message after the last queued access records. */
+function postLast(message: unknown): void {
+  forwarder?.flush();
+  scope.postMessage(message);
+}
+
+/**
+ * Configures this worker's LogTape to send access records to the pool,
+ * unless the module configured LogTape itself: its sinks then get them.
+ */
+async function forwardAccessLog(
+  accessLog: HttpServerOptions["accessLog"],
+): Promise<void> {
+  if (accessLog === undefined || accessLog === false) return;
+  if (getConfig() !== null) return;
+  const category = typeof accessLog === "object" && accessLog !== null &&
+      accessLog.category !== undefined
+    ? accessLog.category
+    : ACCESS_LOG_CATEGORY;
+  const sink = new LogForwarder((records) =>
+    scope.postMessage({ type: "log", records })
+  );
+  await configure({
+    sinks: { quartzAccess: sink.sink, quartzMeta: getConsoleSink() },
+    loggers: [
+      { category: [...category], sinks: ["quartzAccess"] },
+      {
+        category: ["logtape", "meta"],
+        lowestLevel: "warning",
+        sinks: ["quartzMeta"],
+      },
+    ],
+  });
+  forwarder = sink;
+}
 
 /** The handler of a worker module: `handler` or `default.fetch`. */
 function handlerOf(
@@ -39,17 +80,21 @@ async function handle(message: ToWorker): Promise<void> {
     case "start": {
       const mod = await import(message.module) as Record<string, unknown>;
       const handler = handlerOf(mod, message.module);
-      const config = { ...message.config };
-      if (typeof mod.onError === "function") {
-        config.onError = mod.onError as (error: unknown) => Response | void;
+      const config: HttpServerOptions = { ...message.config };
+      // httpServeTlsOpts refuses an onError or priority that is not a
+      // function, naming the export.
+      for (const name of ["onError", "hooks", "priority"] as const) {
+        if (mod[name] !== undefined) {
+          (config as Record<string, unknown>)[name] = mod[name];
+        }
       }
-      if (mod.hooks !== undefined) config.hooks = mod.hooks as HttpServerHooks;
+      await forwardAccessLog(config.accessLog);
       const started = httpServeTlsOpts(config, message.tls, handler);
       server = started;
       started.finished.then(() => {
-        scope.postMessage({ type: "finished", stats: started.stats() });
+        postLast({ type: "finished", stats: started.stats() });
       }, (error) => {
-        scope.postMessage({ type: "failed", error: errorData(error) });
+        postLast({ type: "failed", error: errorData(error) });
       });
       scope.postMessage({
         type: "listening",
@@ -85,6 +130,6 @@ async function handle(message: ToWorker): Promise<void> {
 
 scope.onmessage = (event) => {
   handle(event.data).catch((error) => {
-    scope.postMessage({ type: "failed", error: errorData(error) });
+    postLast({ type: "failed", error: errorData(error) });
   });
 };

@@ -12,6 +12,7 @@ import {
   mergeStats,
   type ToWorker,
 } from "./_worker_protocol.ts";
+import { emitRecords } from "./_worker_log.ts";
 
 const ENTRY = new URL("./_worker_entry.ts", import.meta.url);
 
@@ -114,6 +115,9 @@ export class Member {
         return;
       case "failed":
         this.#fail(errorFrom(message.error));
+        return;
+      case "log":
+        emitRecords(message.records);
         return;
     }
     const waiter = this.#waiters.get(message.seq);

@@ -4,6 +4,7 @@
 import type { HttpsReloadOptions } from "./cert_reload.ts";
 import type { HttpServerOptions, HttpsTlsConfig } from "./options.ts";
 import type { HttpServerStats } from "./server.ts";
+import type { WireRecord } from "./_worker_log.ts";
 
 /** From the pool to a worker. */
 export type ToWorker =
@@ -29,6 +30,7 @@ export type FromWorker =
   | { type: "stats"; seq: number; stats: HttpServerStats }
   | { type: "reloaded"; seq: number; error: ErrorData | null }
   | { type: "finished"; stats: HttpServerStats }
+  | { type: "log"; records: WireRecord[] }
   | { type: "failed"; error: ErrorData };
 
 /** The name and message of an error, which survive postMessage. */

@@ -12,9 +12,9 @@ export interface HttpWorkersConfig {
   /**
    * The module each worker imports: it exports `handler` (an
    * `HttpServeHandler`) or a default export with a `fetch(req, info)`
-   * method, and optionally `onError` and `hooks`. A function cannot be sent
-   * to a Worker, hence a module. Give an absolute URL, e.g.
-   * `new URL("./app.ts", import.meta.url)`.
+   * method, and optionally `onError`, `hooks` and `priority` (the options
+   * of the same names). A function cannot be sent to a Worker, hence a
+   * module. Give an absolute URL, e.g. `new URL("./app.ts", import.meta.url)`.
    */
   module: URL | string;
   /**
@@ -66,9 +66,17 @@ function workerConfig(config: HttpWorkerServerOptions): HttpServerOptions {
     if (key === "workers" || (LOCAL_ONLY as readonly string[]).includes(key)) {
       continue;
     }
-    if (key === "onError" || key === "hooks") {
+    if (key === "onError" || key === "hooks" || key === "priority") {
       throw new TypeError(
         `Invalid ${key}: functions cannot be sent to workers, export ${key} from the worker module`,
+      );
+    }
+    if (
+      key === "accessLog" && value !== null && typeof value === "object" &&
+      typeof (value as { format?: unknown }).format === "function"
+    ) {
+      throw new TypeError(
+        `Invalid accessLog.format: a function cannot be sent to workers, use "combined", "common" or "json"`,
       );
     }
     try {
@@ -88,18 +96,26 @@ function workerConfig(config: HttpWorkerServerOptions): HttpServerOptions {
  * Serves HTTPS/1.1 from `workers.count` Web Workers, one engine
  * ({@linkcode httpServeTlsOpts}) per worker, all bound to the same address
  * with SO_REUSEPORT so the Linux kernel spreads connections over them. Each
- * worker imports `workers.module` for its handler. Without SO_REUSEPORT
- * (another OS, or no `--unstable-net`) one worker serves everything and
- * `server.workers` is 1. Workers inherit the process's permissions: run with
- * `--unstable-net --allow-net --allow-read` (the certificate files and, for a
- * `file:` module, the module's folder).
+ * worker imports `workers.module` for its handler (and `onError`, `hooks`,
+ * `priority`). Without SO_REUSEPORT (another OS, or no `--unstable-net`) one
+ * worker serves everything and `server.workers` is 1. Workers inherit the
+ * process's permissions: run with `--unstable-net --allow-net --allow-read`
+ * (the certificate files and, for a `file:` module, the module's folder).
+ *
+ * Limits (`maxConnections`, `maxInFlight`) apply per worker. With `accessLog`, each worker sends its access records to this
+ * thread in batches (within a few milliseconds, and all of them before
+ * `finished` resolves), where they are emitted through LogTape under the
+ * same category, level, message, properties and timestamp: the sinks
+ * configured here get each line once. A worker module that configures
+ * LogTape itself (at the top level) keeps its records in its own sinks.
  *
  * @param config Address, timeouts, limits (sent to every worker) and `workers`.
  * @param tlsConfig Certificate and key (PEM or files), as for httpServeTlsOpts.
  * @returns The running server, once every worker listens.
  * @throws {TypeError} If `workers.module` is not an absolute URL, a field
- * cannot be sent to a worker (`onError`, `hooks`: export them from the
- * module), or a worker's module has no handler.
+ * cannot be sent to a worker (`onError`, `hooks`, `priority`: export them
+ * from the module; an `accessLog.format` function), or a worker's module has
+ * no handler or a bad `onError`/`priority` export.
  * @throws {RangeError} If `workers.count` is not an integer from 1 to 256.
  * @throws {DOMException} `TimeoutError` if a worker does not listen within
  * `workers.startTimeoutMs`.

@@ -1,6 +1,6 @@
 // The worker module of `deno task serve --workers N`: the demo app, served
-// by each worker. /healthz names the worker (its stats live in the main
-// thread's collectStats()).
+// by each worker, and the priority the single-process server uses. /healthz
+// names the worker (its stats live in the main thread's collectStats()).
 
 import type { HttpServeHandler } from "../http/mod.ts";
 import { demoHandler } from "./demo.ts";
@@ -33,3 +33,23 @@ export const handler: HttpServeHandler = (req, info) => {
   }
   return demo(req, info);
 };
+
+/**
+ * The demo's priority classes: `/healthz` and `/metrics` are critical
+ * (served while the rest is shed), the rest normal. Used only when shedding
+ * is configured (`--max-connections`, `--max-in-flight`).
+ *
+ * @param req The request.
+ * @returns Its class.
+ *
+ * @example Classify a health check
+ * ```ts
+ * import { priority } from "./demo_worker.ts";
+ *
+ * console.log(priority(new Request("https://localhost/healthz")));
+ * ```
+ */
+export function priority(req: Request): "critical" | "normal" | "low" {
+  const path = new URL(req.url).pathname;
+  return path === "/healthz" || path === "/metrics" ? "critical" : "normal";
+}

@@ -16,10 +16,12 @@
 import { configure, getConsoleSink } from "@logtape/logtape";
 import {
   accessLineFormatter,
+  certReloadHandover,
   httpServeTlsOpts,
   type HttpsServer,
 } from "../http/mod.ts";
 import { demoHandler } from "./demo.ts";
+import { priority as demoPriority } from "./demo_worker.ts";
 import { reloadOnSighup, startDemoWorkers } from "./workers.ts";
 
 const FLAGS: Record<string, string> = {
@@ -76,6 +78,18 @@ function ms(flags: Record<string, string>, name: string): number | undefined {
   return n;
 }
 
+/** What SIGHUP reloads risk on this machine, printed at start. */
+const HANDOVER_LINES = {
+  migrate:
+    "SIGHUP reloads the certificate with zero loss (net.ipv4.tcp_migrate_req=1)",
+  reset:
+    "SIGHUP reloads the certificate, but a connect queued on the old listener is reset: sysctl -w net.ipv4.tcp_migrate_req=1 makes reloads zero-loss",
+  refuse:
+    "SIGHUP reloads the certificate, but connects are refused while the listener is bound again (no SO_REUSEPORT: Linux with --unstable-net)",
+  unknown:
+    "SIGHUP reloads the certificate; whether without loss is unknown (needs --allow-net=127.0.0.1 to probe)",
+} as const;
+
 if (import.meta.main) {
   const flags = parseFlags(Deno.args);
   const config: Parameters<typeof httpServeTlsOpts>[0] = {
@@ -115,10 +129,8 @@ if (import.meta.main) {
     config[key] = n;
   }
   if (config.maxConnections !== undefined || config.maxInFlight !== undefined) {
-    config.priority = (req) => {
-      const path = new URL(req.url).pathname;
-      return path === "/healthz" || path === "/metrics" ? "critical" : "normal";
-    };
+    // With --workers, each worker gets it from demo_worker.ts's export.
+    config.priority = demoPriority;
   }
   const accessLog = flags["--access-log"]!;
   if (accessLog !== "") {
@@ -153,6 +165,7 @@ if (import.meta.main) {
       demoHandler(() => server!.stats(), () => server!.metricsText()),
     );
   const stopReloading = reloadOnSighup(server);
+  console.log(HANDOVER_LINES[await certReloadHandover(server)]);
   const graceMs = Number(flags["--grace"]);
   const stop = (signal: Deno.Signal) => {
     console.log(`${signal}: draining for up to ${graceMs} ms`);

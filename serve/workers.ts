@@ -10,8 +10,9 @@ import {
 } from "../http/mod.ts";
 
 /**
- * Starts the demo app in `count` workers. Options that hold functions
- * (`priority`) stay behind: a function cannot be sent to a worker.
+ * Starts the demo app in `count` workers. A function cannot be sent to a
+ * worker: `priority` stays behind (demo_worker.ts exports the same one) and
+ * `onListen` runs here. Access records reach this thread's LogTape sinks.
  *
  * @param config The server options built from the flags.
  * @param tls The certificate files and handshake timeout.
@@ -38,6 +39,7 @@ export async function startDemoWorkers(
 ): Promise<HttpWorkerServer> {
   const sent: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(config)) {
+    if (key === "priority") continue;
     if (typeof value === "function" && key !== "onListen") {
       console.warn(`--workers: ${key} is not used by the workers`);
     } else sent[key] = value;

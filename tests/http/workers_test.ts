@@ -1,11 +1,14 @@
 // httpServeTlsWorkers(): N workers on one port (SO_REUSEPORT), stats summed,
-// shutdown and certificate reload across every worker.
+// shutdown and certificate reload across every worker, access records
+// forwarded to the main thread's LogTape, the module's priority export.
 
 import assert from "node:assert/strict";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { httpServeTlsWorkers, type HttpWorkerServer } from "../../http/mod.ts";
 import { CA, CERT, KEY } from "./_helpers.ts";
 
 const APP = new URL("./_worker_app.ts", import.meta.url);
+const PRIORITY_APP = new URL("./_worker_priority.ts", import.meta.url);
 const CERT2 = await Deno.readTextFile("testdata/localhost2.pem");
 const KEY2 = await Deno.readTextFile("testdata/localhost2.key");
 const LINUX_NET = Deno.build.os === "linux" &&
@@ -162,6 +165,20 @@ Deno.test("httpServeTlsWorkers() refuses what cannot reach a worker", async () =
     httpServeTlsWorkers({ workers: { module: APP }, onError: () => {} }, tls),
     /^TypeError: Invalid onError: functions cannot be sent to workers/,
   );
+  await assert.rejects(
+    httpServeTlsWorkers(
+      { workers: { module: APP }, maxInFlight: 4, priority: () => "critical" },
+      tls,
+    ),
+    /^TypeError: Invalid priority: functions cannot be sent to workers, export priority from the worker module$/,
+  );
+  await assert.rejects(
+    httpServeTlsWorkers(
+      { workers: { module: APP }, accessLog: { format: () => "line" } },
+      tls,
+    ),
+    /^TypeError: Invalid accessLog\.format: a function cannot be sent to workers/,
+  );
   const controller = new AbortController();
   controller.abort(new Error("stop"));
   await assert.rejects(
@@ -192,4 +209,304 @@ Deno.test("httpServeTlsWorkers() falls back to one worker without --unstable-net
     body: "quartz-http-worker-0",
     served: 1,
   });
+});
+
+/** Collects the main thread's LogTape records under `category`. */
+async function captureLogs(category: string[]): Promise<LogRecord[]> {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { mem: (record) => records.push(record) },
+    loggers: [
+      { category, sinks: ["mem"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
+    ],
+  });
+  return records;
+}
+
+Deno.test({
+  name:
+    "httpServeTlsWorkers() accessLog sends every worker's lines to the main thread's sinks once, the last ones before finished",
+  ignore: !LINUX_NET,
+  fn: async () => {
+    const records = await captureLogs(["quartz", "http", "access"]);
+    try {
+      const server = await httpServeTlsWorkers({
+        hostname: "127.0.0.1",
+        port: 0,
+        accessLog: true,
+        workers: { count: 2, module: APP },
+      }, { cert: CERT, key: KEY });
+      const port = server.addr.port;
+      const served = new Set<string>();
+      for (let i = 0; i < 12; i++) served.add(await fresh(port, `/log?i=${i}`));
+      // A request still running at shutdown: its line is written as the
+      // worker finishes, so only the final flush can deliver it.
+      const slow = fresh(port, "/slow?ms=200&i=12");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const finished = server.shutdown({ graceMs: 5_000 });
+      served.add(await slow);
+      await finished;
+      assert.equal(records.length, 13);
+      assert.equal(server.stats().requestsServed, 13);
+      const targets = records.map((r) => r.properties.target).sort();
+      assert.deepEqual(
+        targets,
+        [
+          ...Array.from({ length: 12 }, (_, i) => `/log?i=${i}`),
+          "/slow?ms=200&i=12",
+        ].sort(),
+      );
+      for (const record of records) {
+        assert.deepEqual(record.category, ["quartz", "http", "access"]);
+        assert.equal(record.level, "info");
+        assert.equal(record.properties.method, "GET");
+        assert.equal(record.properties.protocol, "HTTP/1.1");
+        assert.equal(record.properties.remoteAddr, "127.0.0.1");
+        assert.equal(record.properties.status, 200);
+        assert.equal(
+          record.properties.bytesSent,
+          "quartz-http-worker-0".length,
+        );
+        assert.equal(typeof record.timestamp, "number");
+        assert.equal(record.rawMessage, record.message[0]);
+        assert.match(
+          String(record.message[0]),
+          new RegExp(
+            `^127\\.0\\.0\\.1 - - \\[[^\\]]+\\] "GET ${
+              String(record.properties.target).replace(/[?.]/g, "\\$&")
+            } HTTP/1\\.1" 200 20 "-" "[^"]*"$`,
+          ),
+        );
+      }
+      assert.ok(
+        [...served].every((name) => /^quartz-http-worker-\d$/.test(name)),
+      );
+    } finally {
+      await reset();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "httpServeTlsWorkers() accessLog keeps its category, level and format across the thread",
+  ignore: !LINUX_NET,
+  fn: async () => {
+    const records = await captureLogs(["app"]);
+    try {
+      const server = await httpServeTlsWorkers({
+        hostname: "127.0.0.1",
+        port: 0,
+        accessLog: {
+          format: "json",
+          category: ["app", "access"],
+          level: "warning",
+        },
+        workers: { count: 1, module: APP },
+      }, { cert: CERT, key: KEY });
+      await fresh(server.addr.port, "/x");
+      await server.shutdown({ graceMs: 1_000 });
+      assert.equal(records.length, 1);
+      const record = records[0]!;
+      assert.deepEqual(record.category, ["app", "access"]);
+      assert.equal(record.level, "warning");
+      const line = JSON.parse(String(record.message[0]));
+      assert.equal(line.target, "/x");
+      assert.equal(line.method, "GET");
+      assert.equal(line.status, 200);
+    } finally {
+      await reset();
+    }
+  },
+});
+
+/** One request on a new connection: its status and body. */
+async function get(
+  port: number,
+  path: string,
+): Promise<{ status: number; body: string }> {
+  const client = Deno.createHttpClient({ caCerts: [CA] });
+  try {
+    const res = await fetch(`https://localhost:${port}${path}`, { client });
+    return { status: res.status, body: await res.text() };
+  } finally {
+    client.close();
+  }
+}
+
+Deno.test({
+  name:
+    "httpServeTlsWorkers() uses the module's priority: critical requests get through while the others are shed",
+  ignore: !LINUX_NET,
+  fn: async () => {
+    const server = await httpServeTlsWorkers({
+      hostname: "127.0.0.1",
+      port: 0,
+      maxInFlight: 1,
+      maxQueueMs: 0,
+      workers: { count: 2, module: PRIORITY_APP },
+    }, { cert: CERT, key: KEY });
+    const port = server.addr.port;
+    const channel = new BroadcastChannel("quartz-workers-test");
+    const blocked: Promise<{ status: number; body: string }>[] = [];
+    try {
+      const entered = new Set<string>();
+      let onEnter = () => {};
+      channel.onmessage = (event: MessageEvent<string>) => {
+        if (event.data.startsWith("entered ")) {
+          entered.add(event.data.slice("entered ".length));
+          onEnter();
+        }
+      };
+      // Fill the one slot of each worker with a request that blocks; one
+      // that reaches a full worker is shed at once.
+      let shedNormal = 0;
+      for (let i = 0; i < 40 && entered.size < 2; i++) {
+        const res = get(port, "/block");
+        const didEnter = new Promise<"entered">((resolve) =>
+          onEnter = () => resolve("entered")
+        );
+        const first = await Promise.race([res, didEnter]);
+        if (first === "entered") blocked.push(res);
+        else {
+          assert.equal(first.status, 503);
+          shedNormal++;
+        }
+      }
+      assert.equal(entered.size, 2);
+      for (let i = 0; i < 6; i++) {
+        assert.equal((await get(port, "/low")).status, 503);
+        assert.equal((await get(port, "/")).status, 503);
+        const critical = await get(port, "/critical");
+        assert.equal(critical.status, 200);
+        assert.match(critical.body, /^quartz-http-worker-\d$/);
+      }
+      channel.postMessage("release");
+      for (const res of blocked.splice(0)) {
+        assert.equal((await res).status, 200);
+      }
+      assert.equal((await get(port, "/low")).status, 200);
+      const stats = await server.collectStats();
+      assert.equal(stats.requests.shed, 12 + shedNormal);
+    } finally {
+      channel.postMessage("release");
+      await Promise.allSettled(blocked);
+      channel.close();
+      await server.shutdown({ graceMs: 1_000 });
+    }
+  },
+});
+
+Deno.test("httpServeTlsWorkers() refuses a module whose priority is not a function", async () => {
+  await assert.rejects(
+    httpServeTlsWorkers({
+      hostname: "127.0.0.1",
+      port: 0,
+      workers: {
+        count: 1,
+        module: new URL("./_worker_bad_priority.ts", import.meta.url),
+      },
+    }, { cert: CERT, key: KEY }),
+    /^TypeError: Invalid priority 42: expected a function/,
+  );
+});
+
+Deno.test({
+  name:
+    "httpServeTlsWorkers() leaves the access records to a worker module that configures LogTape itself",
+  ignore: !LINUX_NET,
+  fn: async () => {
+    const records = await captureLogs(["quartz", "http", "access"]);
+    try {
+      const server = await httpServeTlsWorkers({
+        hostname: "127.0.0.1",
+        port: 0,
+        accessLog: true,
+        workers: {
+          count: 1,
+          module: new URL("./_worker_own_log.ts", import.meta.url),
+        },
+      }, { cert: CERT, key: KEY });
+      await get(server.addr.port, "/a");
+      await get(server.addr.port, "/b");
+      // The module's sink got the two finished requests, not this one yet.
+      assert.deepEqual(await get(server.addr.port, "/count"), {
+        status: 200,
+        body: "2",
+      });
+      await server.shutdown({ graceMs: 1_000 });
+      assert.equal(records.length, 0);
+    } finally {
+      await reset();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "deno task serve --workers 2 --access-log prints every worker's requests in the main process",
+  ignore: !LINUX_NET,
+  fn: async () => {
+    const child = new Deno.Command("deno", {
+      args: [
+        "run",
+        "--unstable-net",
+        "--allow-net=127.0.0.1,localhost",
+        "--allow-read=testdata,serve,http,tls,concurrency",
+        "serve/main.ts",
+        "--port",
+        "0",
+        "--workers",
+        "2",
+        "--access-log",
+        "common",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let out = "";
+    let stopped = false;
+    try {
+      let port = 0;
+      while (port === 0) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        out += value;
+        port = Number(
+          /Listening on https:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1] ?? 0,
+        );
+      }
+      if (port === 0) assert.fail(`No listening line: ${out}${await stderr}`);
+      const paths = ["/", "/healthz", "/nope", "/stream?n=2", "/"];
+      for (const path of paths) await get(port, path);
+      child.kill("SIGTERM");
+      stopped = true;
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        out += r.value;
+      }
+    } finally {
+      if (!stopped) child.kill("SIGKILL");
+      await reader.cancel();
+      await child.status;
+      await stderr;
+    }
+    const logged = out.split("\n").flatMap((line) => {
+      const m = /^127\.0\.0\.1 - - \[[^\]]+\] "GET (\S+) HTTP\/1\.1" (\d+) /
+        .exec(line);
+      return m === null ? [] : [`${m[1]} ${m[2]}`];
+    });
+    assert.deepEqual(logged.sort(), [
+      "/ 200",
+      "/ 200",
+      "/healthz 200",
+      "/nope 404",
+      "/stream?n=2 200",
+    ]);
+    assert.match(out, /2 workers share the port/);
+    assert.match(out, /Stopped\n$/);
+  },
 });
