@@ -1,6 +1,8 @@
 // HTTPS server benchmark: httpServeTlsOpts against Deno.serve, same
 // certificate, same handler (12-byte body), same load generator (wrk), in one
-// run. Each server runs in its own `deno run` subprocess.
+// run. Each server runs in its own `deno run` subprocess. A third server, a
+// bare JavaScript loop over Deno.listenTls (no HTTP parsing, a fixed
+// response), shows the floor any JavaScript server on Deno's TLS API pays.
 //
 //   deno run --allow-net=127.0.0.1 --allow-read=testdata,bench,http,tls,concurrency \
 //     --allow-run --allow-env bench/http_bench.ts
@@ -18,7 +20,44 @@ const TLS = Deno.env.get("BENCH_TLS") !== "0";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
 const BODY = "Hello World!"; // 12 bytes
 
-type Kind = "ours" | "deno";
+type Kind = "ours" | "deno" | "bare";
+
+/**
+ * The floor of any server written in JavaScript over Deno.listenTls: accept,
+ * one read, one write of a fixed response, close (no parsing, no Request or
+ * Response objects). Keep-alive answers one response per read, enough for wrk,
+ * which does not pipeline.
+ */
+function bareLoop(
+  listener: Deno.Listener,
+  close: boolean,
+): void {
+  const response = new TextEncoder().encode(
+    `HTTP/1.1 200 OK\r\ncontent-type: text/plain;charset=UTF-8\r\n` +
+      `content-length: ${BODY.length}\r\n` +
+      (close ? "connection: close\r\n" : "") +
+      `date: ${new Date().toUTCString()}\r\n\r\n${BODY}`,
+  );
+  const serve = async (conn: Deno.Conn) => {
+    const buf = new Uint8Array(4096);
+    try {
+      while ((await conn.read(buf)) !== null) {
+        await conn.write(response);
+        if (close) break;
+      }
+    } catch {
+      // A client reset ends the connection; nothing to report in a bench.
+    }
+    try {
+      conn.close();
+    } catch {
+      // Already closed by the peer.
+    }
+  };
+  (async () => {
+    for await (const conn of listener) void serve(conn);
+  })();
+}
 
 async function runServer(kind: Kind, tls: boolean): Promise<void> {
   const cert = await Deno.readTextFile("testdata/localhost.pem");
@@ -28,6 +67,15 @@ async function runServer(kind: Kind, tls: boolean): Promise<void> {
   if (kind === "deno") {
     const base = { hostname: "127.0.0.1", port: 0, onListen };
     Deno.serve(tls ? { ...base, cert, key } : base, handler);
+    return;
+  }
+  if (kind === "bare") {
+    const base = { hostname: "127.0.0.1", port: 0 };
+    const listener = tls
+      ? Deno.listenTls({ ...base, cert, key, alpnProtocols: ["http/1.1"] })
+      : Deno.listen(base);
+    onListen(listener.addr as Deno.NetAddr);
+    bareLoop(listener, Deno.args[3] === "close");
     return;
   }
   const { httpServeOpts, httpServeTlsOpts } = await import("../http/mod.ts");
@@ -88,6 +136,7 @@ async function measure(kind: Kind, close: boolean): Promise<Figures> {
       "--serve",
       kind,
       TLS ? "tls" : "tcp",
+      close ? "close" : "keep-alive",
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -142,20 +191,25 @@ if (Deno.args[0] === "--serve") {
     const label = close ? "Connection: close" : "keep-alive";
     let deno: Figures | null = null;
     let ours: Figures | null = null;
+    let bare: Figures | null = null;
     for (let round = 0; round < ROUNDS; round++) {
       deno = best(deno, await measure("deno", close));
       ours = best(ours, await measure("ours", close));
+      bare = best(bare, await measure("bare", close));
     }
-    if (deno === null || ours === null) {
+    if (deno === null || ours === null || bare === null) {
       throw new RangeError("BENCH_ROUNDS < 1");
     }
     console.log(row(`Deno.serve ${label}`, deno));
     console.log(row(`httpServeTlsOpts ${label}`, ours));
+    console.log(row(`bare JS loop ${label}`, bare));
     console.log(
       `ratio ours/Deno.serve: throughput ${(ours.rps / deno.rps).toFixed(2)}x` +
         `, p50 ${(ours.p50 / deno.p50).toFixed(2)}x, p99 ${
           (ours.p99 / deno.p99).toFixed(2)
-        }x`,
+        }x; bare loop/Deno.serve: throughput ${
+          (bare.rps / deno.rps).toFixed(2)
+        }x; ours/bare loop: ${(ours.rps / bare.rps).toFixed(2)}x`,
     );
   }
 }
