@@ -11,8 +11,9 @@
  * - Production operations, as server options or standalone:
  *   {@linkcode LoadShedder} (`maxConnections`, `maxInFlight`, `maxQueueMs`,
  *   `priority`, `adaptiveShedding`), {@linkcode AccessLogger} (`accessLog`,
- *   through LogTape) and {@linkcode ServerMetrics} with
- *   {@linkcode metricsText} (`server.stats()`, `server.metricsText()`).
+ *   through LogTape; {@linkcode getAccessLogSink} batches it to a file) and
+ *   {@linkcode ServerMetrics} with {@linkcode metricsText} (`server.stats()`,
+ *   `server.metricsText()`).
  *
  * @example A server with a short header timeout
  * ```ts ignore
@@ -42,6 +43,12 @@ export {
   type AccessLogOptions,
   escapeLogValue,
 } from "./access_log.ts";
+export {
+  type AccessLogSink,
+  type AccessLogSinkOptions,
+  type AccessLogSinkRecord,
+  getAccessLogSink,
+} from "./access_log_sink.ts";
 export { HttpError, type HttpErrorCode } from "./errors.ts";
 export {
   type AdaptiveShedOptions,
