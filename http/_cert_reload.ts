@@ -2,8 +2,10 @@
 // so a reload checks the new pair on a throwaway listener, then swaps the
 // server's listener for one with the new pair on the same address.
 
+import { getLogger } from "@logtape/logtape";
 import { ServerImpl } from "./_server.ts";
 import type { HttpsReloadOptions, HttpsServer } from "./cert_reload.ts";
+import { handoverWarning, probeHandover } from "./_reload_handover.ts";
 
 /** A certificate and key as PEM text. */
 export interface PemPair {
@@ -146,6 +148,7 @@ export class HttpsServerImpl extends ServerImpl implements HttpsServer {
   #pair: PemPair;
   #files: { certFile: string; keyFile: string } | null;
   #queue: Promise<void> = Promise.resolve();
+  #warned = false;
 
   constructor(
     args: ConstructorParameters<typeof ServerImpl>,
@@ -176,9 +179,29 @@ export class HttpsServerImpl extends ServerImpl implements HttpsServer {
     return run;
   }
 
+  /** Tells the operator, through LogTape, when a reload can lose connects. */
+  async #warnIfLossy(): Promise<void> {
+    const logger = getLogger(["quartz", "http"]);
+    let warning: string | null;
+    try {
+      warning = handoverWarning(await probeHandover(this.reusePort));
+    } catch (error) {
+      warning =
+        `Certificate reload may not be zero-loss: the loopback probe failed: ${
+          error instanceof Error ? error.message : String(error)
+        }`;
+    }
+    if (warning !== null) logger.warn(warning);
+  }
+
   async #reload(options: HttpsReloadOptions): Promise<void> {
     const { pair, files } = await readPair(options, this.#files);
     checkPair(this.#params.hostname, pair);
+    if (!this.#warned) {
+      // Once per server: the mode only changes with the sysctl.
+      this.#warned = true;
+      await this.#warnIfLossy();
+    }
     const old = this.#pair;
     const params = this.#params;
     let refused: unknown = null;

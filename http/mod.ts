@@ -88,7 +88,12 @@ export type {
 export type { HttpServer, HttpServerStats } from "./server.ts";
 export { httpServeOpts } from "./serve.ts";
 export { httpServeTlsOpts } from "./serve_tls.ts";
-export type { HttpsReloadOptions, HttpsServer } from "./cert_reload.ts";
+export {
+  type CertReloadHandover,
+  certReloadHandover,
+  type HttpsReloadOptions,
+  type HttpsServer,
+} from "./cert_reload.ts";
 export {
   httpServeTlsWorkers,
   type HttpWorkersConfig,

@@ -1,44 +1,25 @@
-// reloadCertificates(): new connections get the new pair, open ones stay,
-// a bad pair is refused and the old one stays in use.
+// reloadCertificates(): new connections get the new pair, a bad pair is
+// refused and the old one stays in use; certReloadHandover() and the warning
+// a lossy reload logs. Reloads under load: cert_reload_load_test.ts.
 
 import assert from "node:assert/strict";
-import { httpServeTlsOpts, type HttpsServer } from "../../http/mod.ts";
-import { CA, CERT, KEY, RawClient } from "./_helpers.ts";
+import { configure, type LogRecord, reset } from "@logtape/logtape";
+import {
+  certReloadHandover,
+  httpServeTlsOpts,
+  type HttpsServer,
+} from "../../http/mod.ts";
+import { CA, CERT, KEY } from "./_helpers.ts";
+import { CERT2, firstPem, KEY2, servedCert } from "./_reload.ts";
 
-const CERT2 = await Deno.readTextFile("testdata/localhost2.pem");
-const KEY2 = await Deno.readTextFile("testdata/localhost2.key");
-const FILES = {
-  certFile: "testdata/localhost.pem",
-  keyFile: "testdata/localhost.key",
-};
 const FILES2 = {
   certFile: "testdata/localhost2.pem",
   keyFile: "testdata/localhost2.key",
 };
-
-function firstPem(text: string): string {
-  const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/
-    .exec(text);
-  assert.ok(m, `No certificate in ${JSON.stringify(text.slice(0, 200))}`);
-  return m[0].replace(/\r/g, "");
-}
-
-/** The leaf certificate a fresh connection sees, as openssl prints it. */
-async function servedCert(port: number): Promise<string> {
-  const out = await new Deno.Command("openssl", {
-    args: [
-      "s_client",
-      "-connect",
-      `127.0.0.1:${port}`,
-      "-servername",
-      "localhost",
-    ],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return firstPem(new TextDecoder().decode(out.stdout));
-}
+const FILES = {
+  certFile: "testdata/localhost.pem",
+  keyFile: "testdata/localhost.key",
+};
 
 function start(
   tls: { certFile: string; keyFile: string } | { cert: string; key: string },
@@ -59,88 +40,6 @@ async function get(
   const res = await fetch(`https://localhost:${port}/`, { client });
   return { status: res.status, body: await res.text() };
 }
-
-Deno.test("reloadCertificates() serves the new certificate to new connections under load, with no failed request", async () => {
-  const server = start(FILES);
-  const port = server.addr.port;
-  assert.equal(firstPem(await servedCert(port)), firstPem(CERT));
-  const failures: unknown[] = [];
-  let fresh = 0;
-  let reused = 0;
-  let resets = 0;
-  let stop = false;
-  // Clients opening a new connection per request, so some connect during
-  // the swap, and one keep-alive client.
-  const loaders = Array.from({ length: 3 }, async () => {
-    while (!stop) {
-      for (let attempt = 0;; attempt++) {
-        const client = Deno.createHttpClient({ caCerts: [CA] });
-        try {
-          const { status } = await get(port, client);
-          if (status !== 200) failures.push(status);
-          fresh++;
-          break;
-        } catch (error) {
-          // The documented residue: a connection queued on the old listener
-          // as it closes is reset before its handshake; a retry succeeds.
-          const connectReset = attempt < 2 &&
-            /\(Connect\).*reset/i.test(String((error as Error).cause));
-          if (!connectReset) {
-            failures.push(error);
-            break;
-          }
-          resets++;
-        } finally {
-          client.close();
-        }
-      }
-    }
-  });
-  const keepAlive = (async () => {
-    const client = Deno.createHttpClient({ caCerts: [CA] });
-    try {
-      while (!stop) {
-        const { status, body } = await get(port, client);
-        if (status !== 200) failures.push(status);
-        if (!body.endsWith(" 0")) reused++;
-      }
-    } catch (error) {
-      failures.push(error);
-    } finally {
-      client.close();
-    }
-  })();
-  // A raw keep-alive connection opened on the old certificate.
-  await using raw = await RawClient.tls(server);
-  await raw.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-  assert.match(await raw.readResponse(), /^HTTP\/1\.1 200 /);
-
-  // Several swaps, ending on the second pair, each while clients connect.
-  for (const files of [FILES2, FILES, FILES2, FILES, FILES2]) {
-    await new Promise((resolve) => setTimeout(resolve, 40));
-    await server.reloadCertificates(files);
-  }
-  const after = fresh;
-  assert.equal(firstPem(await servedCert(port)), firstPem(CERT2));
-
-  // The connection made before the reload is still served.
-  await raw.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n");
-  const second = await raw.readResponse();
-  assert.match(second, /^HTTP\/1\.1 200 /);
-  assert.match(second, / 1$/);
-
-  await new Promise((resolve) => setTimeout(resolve, 150));
-  stop = true;
-  await Promise.all([...loaders, keepAlive]);
-  raw.close();
-  await server.shutdown({ graceMs: 1_000 });
-  assert.deepEqual(failures, []);
-  // Each swap can reset only what sits in the old backlog at that instant
-  // (about 0.2 connections per swap at this rate).
-  assert.ok(resets <= 10, `${resets} connections reset in 5 swaps`);
-  assert.ok(fresh > after, `No request after the reload (${fresh} in all)`);
-  assert.ok(reused > 0, "The keep-alive client never reused its connection");
-});
 
 Deno.test("reloadCertificates() refuses a key that does not match the certificate and keeps the old pair", async () => {
   const server = start({ cert: CERT, key: KEY });
@@ -242,4 +141,54 @@ Deno.test("reloadCertificates() rejects once the server is shutting down", async
     Deno.errors.BadResource,
   );
   await finished;
+});
+
+Deno.test("certReloadHandover() answers refuse without reusePort and rejects a non-server", async () => {
+  assert.equal(await certReloadHandover({ reusePort: false }), "refuse");
+  assert.throws(
+    () => certReloadHandover(null as unknown as HttpsServer),
+    /^TypeError: Invalid server null: expected an HttpsServer$/,
+  );
+  const server = start({ cert: CERT, key: KEY }, false);
+  try {
+    assert.equal(await certReloadHandover(server), "refuse");
+  } finally {
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("reloadCertificates() warns once through LogTape when reloads can lose connects", async () => {
+  const records: LogRecord[] = [];
+  await configure({
+    sinks: { mem: (r: LogRecord) => void records.push(r) },
+    loggers: [
+      { category: ["quartz", "http"], sinks: ["mem"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
+    ],
+  });
+  const lossy = start({ cert: CERT, key: KEY }, false);
+  const shared = start({ cert: CERT, key: KEY });
+  try {
+    await lossy.reloadCertificates({ cert: CERT2, key: KEY2 });
+    await lossy.reloadCertificates({ cert: CERT, key: KEY });
+    const warnings = records.map((r) => `${r.level} ${r.message.join("")}`);
+    assert.equal(warnings.length, 1, warnings.join("\n"));
+    assert.match(
+      warnings[0]!,
+      /^warning Certificate reload is not zero-loss: without reusePort .* refused$/,
+    );
+
+    // With reusePort, a warning exactly when the kernel does not migrate.
+    records.length = 0;
+    const mode = await certReloadHandover(shared);
+    await shared.reloadCertificates({ cert: CERT2, key: KEY2 });
+    await shared.reloadCertificates({ cert: CERT, key: KEY });
+    assert.equal(records.length, mode === "migrate" ? 0 : 1, mode);
+  } finally {
+    await Promise.all([
+      lossy.shutdown({ graceMs: 1_000 }),
+      shared.shutdown({ graceMs: 1_000 }),
+    ]);
+    await reset();
+  }
 });
