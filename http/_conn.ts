@@ -48,6 +48,14 @@ const readPool: Uint8Array[] = [];
 const writePool: Uint8Array[] = [];
 const EMPTY = new Uint8Array(0);
 
+/**
+ * A receive buffer for a new connection: most heads fit in 4 KiB; a larger
+ * one grows the buffer (see #readHead).
+ */
+export function takeReadBuffer(): Uint8Array {
+  return readPool.pop() ?? new Uint8Array(READ_BYTES);
+}
+
 /** Thrown into #call when the connection stops waiting for the handler. */
 const ABANDONED: unique symbol = Symbol("abandoned");
 
@@ -98,6 +106,7 @@ export class Connection implements Expirable {
       localAddr: Deno.NetAddr;
       alpnProtocol: string | null;
       tls: boolean;
+      firstRead?: { buf: Uint8Array; pending: Promise<number | null> };
     },
   ) {
     this.#t = transport;
@@ -107,8 +116,11 @@ export class Connection implements Expirable {
     this.localAddr = addrs.localAddr;
     this.alpnProtocol = addrs.alpnProtocol;
     this.#scheme = addrs.tls ? "https://" : "http://";
-    // Most heads fit in 4 KiB; a larger one grows the buffer (see #readHead).
-    this.buf = readPool.pop() ?? new Uint8Array(READ_BYTES);
+    const first = addrs.firstRead;
+    if (first !== undefined) {
+      this.buf = first.buf;
+      this.#pending = first.pending;
+    } else this.buf = takeReadBuffer();
   }
 
   /** Closes the transport at once; pending reads and writes fail. */

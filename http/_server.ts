@@ -19,6 +19,12 @@ export interface ReadyConn {
   localAddr: Deno.NetAddr;
   alpnProtocol: string | null;
   tls: boolean;
+  /**
+   * A read started before the handshake completed (it drives the handshake
+   * too), into `buf`: the request's first bytes arrive without waiting for
+   * another turn of the event loop after the handshake.
+   */
+  firstRead?: { buf: Uint8Array; pending: Promise<number | null> };
 }
 
 /** Turns an accepted socket into a ready connection (TLS handshake). */

@@ -14,6 +14,7 @@ import {
 } from "../tls/accept.ts";
 import type { Expirable } from "./_deadlines.ts";
 import { closeQuietly } from "./_server.ts";
+import { takeReadBuffer } from "./_conn.ts";
 import type {
   HttpServeHandler,
   HttpServerOptions,
@@ -117,8 +118,14 @@ export function httpServeTlsOpts(
         state.clock.now + handshakeTimeoutMs,
       );
       state.clock.add(watch);
+      // The first read starts with the handshake (a read drives it too), so
+      // a request sent right behind the client's Finished is ready when the
+      // handshake is: one turn of the event loop less per connection.
+      const hs = tlsHandshakeUnbounded(tlsConn);
+      const buf = takeReadBuffer();
+      const pending = tlsConn.read(buf);
       try {
-        const alpnProtocol = await tlsHandshakeUnbounded(tlsConn);
+        const alpnProtocol = await hs;
         // The engine reads and writes the TlsConn itself: a wrapper's
         // per-call checks cost about a fifth of the keep-alive throughput,
         // and each object made per connection shows in Connection: close.
@@ -128,8 +135,12 @@ export function httpServeTlsOpts(
           localAddr: tlsConn.localAddr,
           alpnProtocol,
           tls: true,
+          firstRead: { buf, pending },
         };
       } catch {
+        // The read fails with the handshake; its buffer is not reused, as
+        // the read may still be in flight.
+        pending.catch(() => {});
         // tlsHandshakeUnbounded has closed the connection; the failure itself
         // is counted, as before.
         if (watch.expired) state.timeout("handshake");
