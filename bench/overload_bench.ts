@@ -2,23 +2,39 @@
 // run` subprocesses, in one run:
 //
 // 1. Overload. The handler calls a "backend" that serves BACKEND requests at
-//    once, SERVICE_MS each, so capacity is well defined. A Deno open-loop
-//    client (fetch, HTTP/1.1, per-response latency by status) offers 4x the
-//    measured capacity to: ours with shedding (maxInFlight = BACKEND,
-//    maxQueueMs), ours in adaptive mode, ours without, and Deno.serve. Printed: the unloaded p99,
+//    once, SERVICE_MS each, so capacity is well defined. An open-loop client
+//    in the style of wrk2 (bench/_open_loop_client.ts: BENCH_CLIENT_CONNECTIONS
+//    persistent HTTP/1.1 TLS connections opened before each run, latency
+//    from each request's intended send time, so no coordinated omission)
+//    offers 4x the measured capacity to: ours with shedding (maxInFlight =
+//    BACKEND, maxQueueMs), ours in adaptive mode, ours without, and
+//    Deno.serve. The same client measures the capacity (closed loop) and
+//    the unloaded baseline. Printed: the unloaded p99,
 //    the admitted (200) p99 under overload and its ratio to the unloaded one
 //    (target <= 3x), the shed (503) p99 (target < 5 ms), and what the
 //    servers without shedding do.
-// 2. Access log on (LogTape non-blocking stream sink to a temp file) against
-//    off: keep-alive throughput with wrk and the ratio (target >= 0.9).
+// 2. Access log on against off: keep-alive throughput with wrk (target
+//    ratio >= 0.9) for a server logging combined lines to a temp file through
+//    LogTape with our batching sink (getAccessLogSink) and with LogTape's
+//    non-blocking getStreamSink. Each round runs the off/on pair one after
+//    the other (wrk -t2 each, plus server CPU per request from /proc) and at
+//    the same time (wrk -t1 each, so both see the same outside load).
 //
 //   deno run --allow-net=127.0.0.1,localhost --allow-read --allow-write \
 //     --allow-run --allow-env bench/overload_bench.ts
 //
-// Env: BENCH_SECONDS (default 3 per case), BENCH_OVERLOAD (default 4),
-// BENCH_SERVICE_MS (default 5), BENCH_BACKEND (default 2),
-// BENCH_QUEUE_MS (maxQueueMs, default 2 * SERVICE_MS),
-// BENCH_CONNECTIONS (wrk, default 50), BENCH_ROUNDS (log case, default 1).
+// Env: BENCH_ONLY (log | overload: run one part), BENCH_SECONDS (default 3
+// per case), BENCH_OVERLOAD (default 4), BENCH_SERVICE_MS (default 5),
+// BENCH_BACKEND (default 2), BENCH_QUEUE_MS (maxQueueMs, default
+// 2 * SERVICE_MS), BENCH_CONNECTIONS (wrk, default 50), BENCH_ROUNDS (log
+// part, default 1), BENCH_CLIENT_CONNECTIONS (overload client, default 64).
+
+import {
+  closedLoop,
+  type LoadResult as Load,
+  openLoop as openLoopClient,
+  type Target,
+} from "./_open_loop_client.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? "3");
 const OVERLOAD = Number(Deno.env.get("BENCH_OVERLOAD") ?? "4");
@@ -29,10 +45,19 @@ const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? "50");
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "1");
 /** A request not answered within this is counted as timed out. */
 const TIMEOUT_MS = 5_000;
-/** Requests outstanding at once; beyond, the client drops (counted). */
-const MAX_OUTSTANDING = 4_000;
+/** Persistent connections of the open-loop client, opened before a run. */
+const CLIENT_CONNECTIONS = Number(
+  Deno.env.get("BENCH_CLIENT_CONNECTIONS") ?? "64",
+);
 
-type Kind = "shed" | "adaptive" | "noshed" | "deno" | "log-on" | "log-off";
+type Kind =
+  | "shed"
+  | "adaptive"
+  | "noshed"
+  | "deno"
+  | "log-off"
+  | "log-sink"
+  | "log-stream";
 
 /** A backend with BACKEND slots of SERVICE_MS each; callers wait in line. */
 function backend(): () => Promise<void> {
@@ -87,24 +112,41 @@ async function runServer(kind: Kind, logPath: string): Promise<void> {
   } else if (kind === "noshed") {
     http.httpServeTlsOpts(config, { cert, key }, slow);
   } else {
-    if (kind === "log-on") {
-      const { configure, getStreamSink } = await import("@logtape/logtape");
+    const on = kind !== "log-off";
+    if (on) {
+      const { configure, dispose, getStreamSink } = await import(
+        "@logtape/logtape"
+      );
       const file = await Deno.open(logPath, { write: true, append: true });
+      const sink = kind === "log-sink"
+        ? http.getAccessLogSink(file.writable)
+        : getStreamSink(file.writable, {
+          formatter: http.accessLineFormatter,
+          nonBlocking: true,
+        });
       await configure({
-        sinks: {
-          file: getStreamSink(file.writable, {
-            formatter: http.accessLineFormatter,
-            nonBlocking: true,
-          }),
-        },
+        sinks: { file: sink },
         loggers: [
-          { category: ["quartz", "http", "access"], sinks: ["file"] },
+          // "override" spares LogTape a walk up to the root per record.
+          {
+            category: ["quartz", "http", "access"],
+            sinks: ["file"],
+            parentSinks: "override",
+          },
           { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
         ],
       });
+      // Write what is buffered before exiting, so lines can be counted.
+      Deno.addSignalListener("SIGTERM", async () => {
+        await dispose();
+        Deno.exit(0);
+      });
+    } else {
+      // An orderly exit, as with logging on (and --cpu-prof gets written).
+      Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
     }
     http.httpServeTlsOpts(
-      { ...config, accessLog: kind === "log-on" },
+      { ...config, accessLog: on },
       { cert, key },
       () => new Response("Hello World!"),
     );
@@ -115,7 +157,7 @@ async function runServer(kind: Kind, logPath: string): Promise<void> {
 async function spawn(
   kind: Kind,
   logPath = "",
-): Promise<{ port: number; stop: () => Promise<void> }> {
+): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -142,6 +184,7 @@ async function spawn(
   }
   return {
     port,
+    pid: child.pid,
     stop: async () => {
       child.kill("SIGTERM");
       await child.status;
@@ -150,88 +193,23 @@ async function spawn(
   };
 }
 
-interface Load {
-  sent: number;
-  ok: number[];
-  shed: number[];
-  other: number;
-  timeouts: number;
-  dropped: number;
-  /** From the first request to the last answer, seconds. */
-  elapsed: number;
-}
-
 const CA = await Deno.readTextFile("testdata/ca.pem");
 
-/** Offers `rate` requests per second for `seconds`, open loop. */
-async function openLoop(
-  port: number,
-  rate: number,
-  seconds: number,
-): Promise<Load> {
-  const client = Deno.createHttpClient({ caCerts: [CA], http2: false });
-  const url = `https://localhost:${port}/`;
-  const out: Load = {
-    sent: 0,
-    ok: [],
-    shed: [],
-    other: 0,
-    timeouts: 0,
-    dropped: 0,
-    elapsed: 0,
-  };
-  const pending = new Set<Promise<void>>();
-  const fire = () => {
-    const t0 = performance.now();
-    const p: Promise<void> = fetch(url, {
-      client,
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    }).then(async (res) => {
-      await res.arrayBuffer();
-      const ms = performance.now() - t0;
-      if (res.status === 200) out.ok.push(ms);
-      else if (res.status === 503) out.shed.push(ms);
-      else out.other++;
-    }, () => {
-      out.timeouts++;
-    }).finally(() => pending.delete(p));
-    pending.add(p);
-  };
-  const start = performance.now();
-  for (;;) {
-    const elapsed = performance.now() - start;
-    if (elapsed >= seconds * 1000) break;
-    const due = Math.floor((elapsed / 1000) * rate);
-    while (out.sent < due) {
-      out.sent++;
-      if (pending.size >= MAX_OUTSTANDING) out.dropped++;
-      else fire();
-    }
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(pending);
-  out.elapsed = (performance.now() - start) / 1000;
-  client.close();
-  return out;
+function target(port: number): Target {
+  return { hostname: "localhost", port, caCerts: [CA] };
 }
 
-/** Closed loop with `n` clients: the server's capacity in req/s. */
-async function capacity(port: number, n: number, seconds: number) {
-  const client = Deno.createHttpClient({ caCerts: [CA], http2: false });
-  const url = `https://localhost:${port}/`;
-  let done = 0;
-  const end = performance.now() + seconds * 1000;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (performance.now() < end) {
-        const res = await fetch(url, { client });
-        await res.arrayBuffer();
-        if (res.status === 200) done++;
-      }
-    }),
-  );
-  client.close();
-  return done / seconds;
+/** Offers `rate` requests per second for `seconds`, open loop. */
+function openLoop(port: number, rate: number, seconds: number) {
+  return openLoopClient(target(port), rate, seconds, {
+    connections: CLIENT_CONNECTIONS,
+    timeoutMs: TIMEOUT_MS,
+  });
+}
+
+/** Closed loop with `n` connections: the server's capacity in req/s. */
+function capacity(port: number, n: number, seconds: number) {
+  return closedLoop(target(port), n, seconds);
 }
 
 function pct(values: number[], p: number): number {
@@ -249,21 +227,64 @@ function describe(name: string, l: Load): string {
     String(l.shed.length).padStart(5)
   } p50 ${pct(l.shed, 0.5).toFixed(1)} p99 ${
     pct(l.shed, 0.99).toFixed(1)
-  } ms  other ${l.other} timeouts ${l.timeouts} dropped ${l.dropped}`;
+  } ms  other ${l.other} timeouts ${l.timeouts}; client: waited for a ` +
+    `connection ${l.waitedForConnection}, reconnects ${l.reconnects}, ` +
+    `send lag p99 ${pct(l.sendLag, 0.99).toFixed(1)} ms`;
 }
 
-async function wrkRps(port: number): Promise<number> {
-  const url = `https://127.0.0.1:${port}/`;
-  await new Deno.Command("wrk", {
-    args: ["-t1", `-c${CONNECTIONS}`, "-d1s", url],
-    stdout: "null",
-  }).output();
-  const out = await new Deno.Command("wrk", {
-    args: ["-t2", `-c${CONNECTIONS}`, `-d${SECONDS}s`, url],
-    stderr: "inherit",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+/** Clock ticks per second of /proc/<pid>/stat CPU times (set by accessLog). */
+let clkTck = 100;
+
+/** User + system CPU seconds a process used so far (Linux; NaN elsewhere). */
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    // Deno asks for --allow-all to read /proc itself; cat needs --allow-run.
+    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] })
+      .output();
+    const stat = new TextDecoder().decode(out.stdout);
+    // Fields after the ")" that ends the command name; utime, stime are 14, 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / clkTck;
+  } catch {
+    return NaN;
+  }
+}
+
+interface WrkResult {
+  /** Requests per second of the measured run. */
+  rps: number;
+  /** Responses completed in the warm-up and the measured run. */
+  total: number;
+  /** Server CPU time (user + system) per request in the measured run, µs. */
+  cpuUs: number;
+}
+
+/** Keep-alive load with wrk after a 1 s warm-up. */
+async function wrkRps(
+  server: { port: number; pid: number },
+  threads = 2,
+): Promise<WrkResult> {
+  const url = `https://127.0.0.1:${server.port}/`;
+  const run = async (args: string[]) => {
+    const out = await new Deno.Command("wrk", {
+      args: [...args, url],
+      stderr: "inherit",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    return {
+      rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN),
+      total: Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN),
+    };
+  };
+  const warm = await run(["-t1", `-c${CONNECTIONS}`, "-d1s"]);
+  const cpu0 = await cpuSeconds(server.pid);
+  const main = await run([`-t${threads}`, `-c${CONNECTIONS}`, `-d${SECONDS}s`]);
+  const cpu1 = await cpuSeconds(server.pid);
+  return {
+    rps: main.rps,
+    total: warm.total + main.total,
+    cpuUs: ((cpu1 - cpu0) / main.total) * 1e6,
+  };
 }
 
 async function overload(): Promise<void> {
@@ -312,29 +333,120 @@ async function overload(): Promise<void> {
   );
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[mid]!
+    : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+type LogKind = "log-sink" | "log-stream";
+const SINKS: Record<LogKind, string> = {
+  "log-sink": "getAccessLogSink (ours, batched)",
+  "log-stream": "getStreamSink({ nonBlocking: true })",
+};
+
+async function countLines(path: string): Promise<number> {
+  const text = await Deno.readTextFile(path);
+  return text.length === 0 ? 0 : text.split("\n").length - 1;
+}
+
+/** Off then on, each alone: req/s ratio and server CPU-per-request ratio. */
+async function logSequential(kind: LogKind, logPath: string) {
+  const a = await spawn("log-off");
+  const off = await wrkRps(a);
+  await a.stop();
+  const b = await spawn(kind, logPath);
+  const on = await wrkRps(b);
+  await b.stop();
+  const lines = await countLines(logPath);
+  console.log(
+    `  alone    ${SINKS[kind].padEnd(38)} off ${off.rps.toFixed(0)} req/s ${
+      off.cpuUs.toFixed(1)
+    } µs CPU/req, on ${on.rps.toFixed(0)} req/s ${
+      on.cpuUs.toFixed(1)
+    } µs CPU/req: ratio ${(on.rps / off.rps).toFixed(2)}, CPU ratio ${
+      (off.cpuUs / on.cpuUs).toFixed(2)
+    }; ${lines} lines for ${on.total} requests completed`,
+  );
+  return { rps: on.rps / off.rps, cpu: off.cpuUs / on.cpuUs };
+}
+
+/**
+ * Off and on loaded at the same time by one wrk each: both see the same
+ * interference from the rest of the machine, and with the CPU shared evenly
+ * the req/s ratio is the cost of logging.
+ */
+async function logTogether(kind: LogKind, logPath: string) {
+  const a = await spawn("log-off");
+  const b = await spawn(kind, logPath);
+  const [off, on] = await Promise.all([wrkRps(a, 1), wrkRps(b, 1)]);
+  await a.stop();
+  await b.stop();
+  const lines = await countLines(logPath);
+  console.log(
+    `  together ${SINKS[kind].padEnd(38)} off ${off.rps.toFixed(0)} req/s ${
+      off.cpuUs.toFixed(1)
+    } µs CPU/req, on ${on.rps.toFixed(0)} req/s ${
+      on.cpuUs.toFixed(1)
+    } µs CPU/req: ratio ${(on.rps / off.rps).toFixed(2)}, CPU ratio ${
+      (off.cpuUs / on.cpuUs).toFixed(2)
+    }; ${lines} lines for ${on.total} requests completed`,
+  );
+  return on.rps / off.rps;
+}
+
+function spread(values: number[]): string {
+  return `median ${median(values).toFixed(2)} (${
+    Math.min(...values).toFixed(2)
+  }-${Math.max(...values).toFixed(2)})`;
+}
+
 async function accessLog(): Promise<void> {
-  const logPath = await Deno.makeTempFile({ prefix: "quartz_access_" });
-  try {
-    let off = 0;
-    let on = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      const a = await spawn("log-off");
-      off = Math.max(off, await wrkRps(a.port));
-      await a.stop();
-      const b = await spawn("log-on", logPath);
-      on = Math.max(on, await wrkRps(b.port));
-      await b.stop();
+  const getconf = await new Deno.Command("getconf", { args: ["CLK_TCK"] })
+    .output().catch(() => null);
+  clkTck = Number(new TextDecoder().decode(getconf?.stdout)) || 100;
+  const results: Record<
+    LogKind,
+    { rps: number[]; cpu: number[]; together: number[] }
+  > = {
+    "log-sink": { rps: [], cpu: [], together: [] },
+    "log-stream": { rps: [], cpu: [], together: [] },
+  };
+  console.log(
+    `Access log: wrk -c${CONNECTIONS} -d${SECONDS}s keep-alive against a ` +
+      `server logging combined lines to a file through LogTape, off against ` +
+      `on alone (wrk -t2) and together (wrk -t1 each), ${ROUNDS} round(s)`,
+  );
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.log(` round ${round}`);
+    for (const kind of ["log-sink", "log-stream"] as const) {
+      for (const together of [false, true]) {
+        const logPath = await Deno.makeTempFile({ prefix: "quartz_access_" });
+        try {
+          if (together) {
+            results[kind].together.push(await logTogether(kind, logPath));
+          } else {
+            const r = await logSequential(kind, logPath);
+            results[kind].rps.push(r.rps);
+            results[kind].cpu.push(r.cpu);
+          }
+        } finally {
+          await Deno.remove(logPath);
+        }
+      }
     }
-    const lines = (await Deno.readTextFile(logPath)).split("\n").length - 1;
+  }
+  for (const kind of ["log-sink", "log-stream"] as const) {
+    const r = results[kind];
     console.log(
-      `Access log (wrk -c${CONNECTIONS} -d${SECONDS}s keep-alive, best of ` +
-        `${ROUNDS}): off ${off.toFixed(0)} req/s, on (file) ${
-          on.toFixed(0)
-        } req/s, ratio on/off ${(on / off).toFixed(2)} (target >= 0.9); ` +
-        `${lines} lines written`,
+      `Access log ${SINKS[kind]}, on/off (target >= 0.9): req/s alone ${
+        spread(r.rps)
+      }, CPU per request alone ${spread(r.cpu)}, req/s together ${
+        spread(r.together)
+      }`,
     );
-  } finally {
-    await Deno.remove(logPath);
   }
 }
 

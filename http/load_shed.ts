@@ -1,17 +1,26 @@
-import { CoDelController } from "./_codel.ts";
+import { AdaptiveController } from "./_codel.ts";
 import type { ServerMetrics, ShedCounts, ShedReason } from "./metrics.ts";
 
-/** Options of the adaptive (CoDel-like) mode of {@linkcode LoadShedder}. */
+/**
+ * Options of the adaptive mode of {@linkcode LoadShedder}, Facebook's
+ * "adaptive CoDel" queue rule: a request may wait up to `intervalMs` while
+ * the queue drains now and then, and at most `targetMs` once it has stood
+ * for a whole `intervalMs` (overload), until `intervalMs` pass without a
+ * refusal.
+ */
 export interface AdaptiveShedOptions {
   /**
-   * Queueing delay the controller aims to stay under, in milliseconds.
+   * The longest wait under overload, in milliseconds: requests that would
+   * wait longer are refused at once (the critical class excepted).
    *
    * @default {5}
    */
   targetMs?: number;
   /**
-   * How long the delay must stay above target before shedding starts, and
-   * the base spacing of each further step, in milliseconds.
+   * The longest wait outside overload (capped by `maxQueueMs`), how long
+   * the queue must stand before overload is declared and how long without a
+   * refusal before it ends, and the base spacing of the steps that shed
+   * whole priority classes, in milliseconds.
    *
    * @default {100}
    */
@@ -43,7 +52,8 @@ export interface LoadShedderOptions {
   /**
    * Longest a request may wait for admission, in milliseconds. A request
    * whose predicted wait is longer is shed at once; one that reaches it is
-   * shed then. `0` disables queueing.
+   * shed then. `0` disables queueing. In adaptive mode it caps the wait
+   * bounds of the mode.
    *
    * @default {1000}
    */
@@ -69,7 +79,9 @@ export interface LoadShedderOptions {
    */
   criticalReserve?: number;
   /**
-   * Shed by measured queueing delay (CoDel-like), `true` for the defaults.
+   * Bound the wait by the queue's state instead of `maxQueueMs` alone, and
+   * shed whole low classes under overload (see
+   * {@linkcode AdaptiveShedOptions}); `true` for the defaults.
    *
    * @default {false}
    */
@@ -240,8 +252,10 @@ const RFC_CLASS = /^[\x21-\x7e]+$/;
 /**
  * Admission control for connections and requests: connection and in-flight
  * limits, a bounded wait by priority class, and an optional adaptive mode
- * that sheds the lowest classes while the queueing delay stays above target.
- * Every shed is counted by reason.
+ * that shortens the wait to a target while the queue stands and sheds whole
+ * low classes under overload. A request is let in to wait only if its place
+ * in line is predicted to get a slot within its bound, so a refused request
+ * is nearly always refused at once. Every shed is counted by reason.
  *
  * @example Admit a request, shed when full
  * ```ts
@@ -268,7 +282,14 @@ export class LoadShedder {
   #retryAfter: number;
   #metrics: ServerMetrics | undefined;
   #now: () => number;
-  #codel: CoDelController | undefined;
+  #codel: AdaptiveController | undefined;
+  /**
+   * Admission times of the slots held that were timed, oldest first (with a
+   * finite maxInFlight; slots taken below half of it are not timed).
+   */
+  #admitTimes: number[] = [];
+  #track: boolean;
+  #timerAt = Infinity;
   #connections = 0;
   #inFlight = 0;
   #queued = 0;
@@ -283,6 +304,7 @@ export class LoadShedder {
   };
   #timer: ReturnType<typeof setTimeout> | undefined;
   #holdEwmaMs = 0;
+  #holdDevMs = 0;
   #holdSamples = 0;
   #releaseFn: ReleaseFn;
 
@@ -328,14 +350,18 @@ export class LoadShedder {
     const adaptive = options.adaptive ?? false;
     if (adaptive !== false) {
       const a = adaptive === true ? {} : adaptive;
-      this.#codel = new CoDelController(
+      this.#codel = new AdaptiveController(
         limit("adaptive.targetMs", a.targetMs ?? 5),
         limit("adaptive.intervalMs", a.intervalMs ?? 100),
-        classes.length - 1,
+        classes.length,
       );
     }
+    this.#track = Number.isFinite(this.#maxInFlight);
     this.#releaseFn = (s, admittedAt) => {
-      if (!Number.isNaN(admittedAt)) s.#recordHold(s.#now() - admittedAt);
+      if (!Number.isNaN(admittedAt)) {
+        s.#recordHold(s.#now() - admittedAt);
+        s.#forget(admittedAt);
+      }
       s.#releaseSlot();
     };
   }
@@ -383,10 +409,10 @@ export class LoadShedder {
   /**
    * Asks for a request slot. Below the limit it answers synchronously with
    * an {@linkcode Admission}; a request that cannot wait (full queue, its
-   * class shed, or a predicted wait above `maxQueueMs`) gets a
-   * {@linkcode ShedDecision} synchronously; otherwise a promise resolves
-   * with one or the other, the highest waiting class first, within
-   * `maxQueueMs`.
+   * class shed, or a predicted wait above `maxQueueMs`, or above the
+   * adaptive mode's bound) gets a {@linkcode ShedDecision} synchronously;
+   * otherwise a promise resolves with one or the other, the highest waiting
+   * class first, within that bound.
    *
    * @param priority One of `priorities`.
    * @param options An abort signal for the wait.
@@ -401,10 +427,10 @@ export class LoadShedder {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const codel = this.#codel;
-    let now = NaN;
+    let now = codel !== undefined ? this.#now() : NaN;
     if (codel !== undefined) {
-      now = this.#now();
-      codel.observe(this.#standingDelay(now), now);
+      codel.observeDelay(this.#standingDelay(now));
+      codel.arrival(cls, now);
       if (cls > 0 && cls >= this.#classes.length - codel.level) {
         return this.#shedRequest(cls, "adaptive");
       }
@@ -412,25 +438,28 @@ export class LoadShedder {
     if (
       this.#inFlight < (cls === 0 ? this.#criticalLimit : this.#maxInFlight)
     ) {
-      // Hold times feed the wait prediction, which matters only near
-      // saturation: spare the clock read below half the limit.
-      if (Number.isNaN(now) && 2 * this.#inFlight + 2 >= this.#maxInFlight) {
-        now = this.#now();
-      }
+      // Admission times feed the wait prediction, which matters only near
+      // saturation: spare the clock read (~100 ns) below half the limit.
+      if (
+        Number.isNaN(now) && this.#track &&
+        2 * this.#inFlight + 2 >= this.#maxInFlight
+      ) now = this.#now();
       return this.#grant(cls, 0, now);
     }
     if (Number.isNaN(now)) now = this.#now();
-    if (this.#maxQueueMs === 0 || this.#predictedWait(cls) > this.#maxQueueMs) {
-      return this.#shedRequest(cls, "queue_timeout");
+    const bound = this.#waitLimit(cls, now);
+    if (bound === 0 || this.#predictedWait(cls, now) > bound) {
+      return this.#refuse(cls, now, false);
     }
     if (this.#queued >= this.#maxQueueLength) {
       let victim = this.#classes.length - 1;
       while (victim > cls && this.#queues[victim]!.live === 0) victim--;
       const w = victim > cls ? this.#queues[victim]!.pop() : undefined;
-      if (w === undefined) return this.#shedRequest(cls, "queue_full");
+      if (w === undefined) return this.#refuse(cls, now, true);
+      codel?.refused(w.cls, now);
       this.#settle(w, this.#shedRequest(w.cls, "priority"));
     }
-    return this.#enqueue(cls, now, signal);
+    return this.#enqueue(cls, now, bound, signal);
   }
 
   /**
@@ -480,7 +509,48 @@ export class LoadShedder {
   #grant(cls: number, queuedMs: number, now: number): Admission {
     this.#inFlight++;
     this.#admitted[cls]!++;
+    // The clock only moves forward: pushing keeps the times sorted.
+    if (this.#track && !Number.isNaN(now)) this.#admitTimes.push(now);
     return new Slot(this, this.#classes[cls]!, queuedMs, now, this.#releaseFn);
+  }
+
+  /** Drops one admission time `t` of a released slot. */
+  #forget(t: number): void {
+    const times = this.#admitTimes;
+    if (!this.#track) return;
+    let lo = 0;
+    let hi = times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (times[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    // An injected clock that went backwards leaves the array unsorted.
+    if (times[lo] !== t) lo = times.indexOf(t);
+    if (lo >= 0) times.splice(lo, 1);
+  }
+
+  #waitLimit(cls: number, now: number): number {
+    const codel = this.#codel;
+    return codel === undefined
+      ? this.#maxQueueMs
+      : codel.waitLimit(cls, now, this.#maxQueueMs);
+  }
+
+  /** Sheds a request the wait bound or a full queue refuses. */
+  #refuse(cls: number, now: number, full: boolean): ShedDecision {
+    const codel = this.#codel;
+    if (codel === undefined) {
+      return this.#shedRequest(cls, full ? "queue_full" : "queue_timeout");
+    }
+    const was = codel.overloaded(now);
+    codel.refused(cls, now);
+    // Overload shortens the bound of the requests already waiting.
+    if (!was && this.#queued > 0) this.#rearm(now);
+    return this.#shedRequest(
+      cls,
+      full ? "queue_full" : was && cls > 0 ? "adaptive" : "queue_timeout",
+    );
   }
 
   #shedRequest(
@@ -497,13 +567,28 @@ export class LoadShedder {
     };
   }
 
-  #predictedWait(cls: number): number {
-    if (this.#holdSamples === 0 || !Number.isFinite(this.#maxInFlight)) {
-      return 0;
-    }
+  /**
+   * When a request of class `cls` queued now would get a slot: the slots
+   * held end oldest first, each after a hold time, and a slot freed is held
+   * again as long. Not the mean wait but the wait of the request's place in
+   * line, with a hold time of mean + 2 deviations (as TCP's RTO, RFC 6298),
+   * so one let in to wait rarely waits past its bound only to be refused.
+   * A slot taken without a time counts as just taken.
+   */
+  #predictedWait(cls: number, now: number): number {
+    const times = this.#admitTimes;
+    const n = this.#inFlight;
+    if (this.#holdSamples === 0 || n === 0) return 0;
+    const cap = cls === 0 ? this.#criticalLimit : this.#maxInFlight;
     let ahead = 0;
     for (let i = 0; i <= cls; i++) ahead += this.#queues[i]!.live;
-    return (ahead + 1) * this.#holdEwmaMs / Math.max(1, this.#maxInFlight);
+    // The release (0-based, oldest slot first) that admits this request.
+    const j = n - cap + ahead;
+    if (j < 0) return 0;
+    const hold = this.#holdEwmaMs + 2 * this.#holdDevMs;
+    const i = j % n;
+    const first = i < times.length ? Math.max(0, times[i]! + hold - now) : hold;
+    return first + Math.floor(j / n) * hold;
   }
 
   #standingDelay(now: number): number {
@@ -518,6 +603,7 @@ export class LoadShedder {
   #enqueue(
     cls: number,
     now: number,
+    bound: number,
     signal: AbortSignal | undefined,
   ): Promise<Admission | ShedDecision> {
     return new Promise((resolve, reject) => {
@@ -539,10 +625,14 @@ export class LoadShedder {
         };
         signal.addEventListener("abort", w.onAbort, { once: true });
       }
+      if (this.#queued === 0) this.#codel?.queueChanged(false, now);
       this.#queues[cls]!.push(w);
       this.#queued++;
       this.#metrics?.requestQueued();
-      if (this.#timer === undefined) this.#armTimer(now);
+      // Classes have their own bounds: a newcomer may expire first.
+      if (this.#timer === undefined || now + bound < this.#timerAt) {
+        this.#rearm(now);
+      }
     });
   }
 
@@ -555,7 +645,10 @@ export class LoadShedder {
       w.signal!.removeEventListener("abort", w.onAbort);
     }
     if (decision !== undefined) w.resolve(decision);
-    if (this.#queued === 0) this.#clearTimer();
+    if (this.#queued === 0) {
+      this.#clearTimer();
+      this.#codel?.queueChanged(true, NaN);
+    }
   }
 
   #releaseSlot(): void {
@@ -566,9 +659,14 @@ export class LoadShedder {
   /** Records how long a slot was held, for the wait prediction. */
   #recordHold(ms: number): void {
     this.#holdSamples++;
-    this.#holdEwmaMs = this.#holdSamples === 1
-      ? ms
-      : this.#holdEwmaMs * 0.8 + ms * 0.2;
+    if (this.#holdSamples === 1) {
+      this.#holdEwmaMs = ms;
+      this.#holdDevMs = 0;
+    } else {
+      this.#holdDevMs = this.#holdDevMs * 0.75 +
+        Math.abs(ms - this.#holdEwmaMs) * 0.25;
+      this.#holdEwmaMs = this.#holdEwmaMs * 0.8 + ms * 0.2;
+    }
   }
 
   #dispatch(): void {
@@ -582,7 +680,7 @@ export class LoadShedder {
       const now = this.#now();
       const waited = now - w.arrival;
       if (codel !== undefined) {
-        codel.observe(waited, now);
+        codel.observeDelay(waited);
         // CoDel drops at dequeue: a class shed meanwhile does not get in.
         if (cls > 0 && cls >= this.#classes.length - codel.level) {
           this.#settle(w, this.#shedRequest(cls, "adaptive"));
@@ -593,34 +691,40 @@ export class LoadShedder {
     }
   }
 
-  #armTimer(now: number): void {
-    let oldest = Infinity;
-    for (const q of this.#queues) {
+  /** One timer for the earliest expiry or change of the wait bound. */
+  #rearm(now: number): void {
+    this.#clearTimer();
+    let next = this.#codel?.nextChange() ?? Infinity;
+    this.#queues.forEach((q, cls) => {
       const w = q.live > 0 ? q.peek() : undefined;
-      if (w !== undefined && w.arrival < oldest) oldest = w.arrival;
-    }
-    if (oldest === Infinity || !Number.isFinite(this.#maxQueueMs)) return;
-    const delay = Math.max(0, oldest + this.#maxQueueMs - now);
-    this.#timer = setTimeout(() => this.#expire(), delay);
+      if (w !== undefined) {
+        next = Math.min(next, w.arrival + this.#waitLimit(cls, now));
+      }
+    });
+    if (!Number.isFinite(next)) return;
+    this.#timerAt = next;
+    this.#timer = setTimeout(() => this.#expire(), Math.max(0, next - now));
   }
 
   #expire(): void {
     this.#timer = undefined;
+    this.#timerAt = Infinity;
     const now = this.#now();
-    for (const q of this.#queues) {
+    this.#queues.forEach((q, cls) => {
       for (let w = q.peek(); w !== undefined; w = q.peek()) {
-        if (now - w.arrival < this.#maxQueueMs) break;
+        if (now - w.arrival < this.#waitLimit(cls, now)) break;
         q.shift();
-        this.#settle(w, this.#shedRequest(w.cls, "queue_timeout"));
+        this.#settle(w, this.#refuse(w.cls, now, false));
       }
-    }
-    if (this.#queued > 0) this.#armTimer(now);
+    });
+    if (this.#queued > 0 && this.#timer === undefined) this.#rearm(now);
   }
 
   #clearTimer(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
+      this.#timerAt = Infinity;
     }
   }
 }

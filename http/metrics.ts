@@ -8,7 +8,8 @@ import { DEFAULT_LATENCY_BUCKETS_MS, Histogram } from "./_histogram.ts";
  * - `queue_timeout`: the request waited, or would have waited, longer than
  *   `maxQueueMs`.
  * - `priority`: a request of a higher class took the queue place.
- * - `adaptive`: the adaptive (CoDel-like) controller sheds this class.
+ * - `adaptive`: refused by the adaptive mode (its wait bound under overload,
+ *   or its class shed).
  */
 export type ShedReason =
   | "max_connections"
@@ -30,7 +31,7 @@ export interface ShedCounts {
   queue_timeout: number;
   /** Requests displaced by a higher priority class. */
   priority: number;
-  /** Requests shed by the adaptive controller. */
+  /** Requests refused by the adaptive mode (wait bound or class shed). */
   adaptive: number;
 }
 

@@ -252,9 +252,11 @@ export interface HttpServerOptions {
     info: HttpServeHandlerInfo,
   ) => "critical" | "normal" | "low";
   /**
-   * Sheds the lowest classes while the measured queueing delay stays above
-   * a target (CoDel-like), so `maxInFlight` and `maxQueueMs` need no tuning:
-   * `true` for a 5 ms target over 100 ms intervals.
+   * Bounds the wait by the queue's state (adaptive CoDel): up to
+   * `intervalMs` for a burst, at most `targetMs` once the queue has stood
+   * for `intervalMs`; sheds whole low classes under overload. `maxQueueMs`
+   * needs no tuning; `maxInFlight` must still bound the concurrency the
+   * backend serves well. `true` for a 5 ms target over 100 ms intervals.
    *
    * @default {false}
    */

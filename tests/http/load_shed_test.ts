@@ -9,6 +9,7 @@ import {
   type ShedDecision,
 } from "../../http/load_shed.ts";
 import { ServerMetrics } from "../../http/metrics.ts";
+import { RawClient, startTls, statuses } from "./_helpers.ts";
 
 type Clock = ReturnType<typeof FakeTimers.install>;
 
@@ -272,6 +273,37 @@ Deno.test("LoadShedder.admit() sheds at once a request whose predicted wait exce
   );
 });
 
+Deno.test("LoadShedder.admit() lets a request wait only if its place in line gets a slot within maxQueueMs", async () => {
+  await withClock(
+    { maxInFlight: 2, maxQueueMs: 10 },
+    async (shedder, clock) => {
+      // Every slot is held 6 ms; one request arrives per ms, 3x capacity.
+      const hold = (a: Admission) => setTimeout(() => a.release(), 6);
+      let late = 0;
+      let waited = 0;
+      let refused = 0;
+      for (let t = 0; t < 300; t++) {
+        const d = shedder.admit("normal");
+        if (d instanceof Promise) {
+          void d.then((r) => {
+            if (!r.admitted) late++;
+            else {
+              waited++;
+              hold(r);
+            }
+          });
+        } else if (d.admitted) hold(d);
+        else refused++;
+        await clock.tickAsync(1);
+      }
+      await clock.tickAsync(20);
+      assert.equal(late, 0, "no request waited only to be refused");
+      assert.ok(waited > 50, `requests waited for a slot: ${waited}`);
+      assert.ok(refused > 150, `the excess was refused at once: ${refused}`);
+    },
+  );
+});
+
 Deno.test("LoadShedder.admit() with maxQueueMs 0 never queues", () => {
   const shedder = new LoadShedder({ maxInFlight: 1, maxQueueMs: 0 });
   const slot = admitted(shedder.admit("low"));
@@ -300,53 +332,218 @@ Deno.test("LoadShedder.admit() rejects with the signal's reason when the wait is
   });
 });
 
-Deno.test("LoadShedder adaptive mode sheds the lowest classes while queueing delay stays above target, then stops", async () => {
+/** Holds a slot for `ms`, so the shedder learns the hold time. */
+async function teachHold(
+  shedder: LoadShedder,
+  clock: Clock,
+  ms: number,
+): Promise<void> {
+  const slot = admitted(shedder.admit("normal"));
+  await clock.tickAsync(ms);
+  slot.release();
+}
+
+Deno.test("LoadShedder adaptive mode lets a request wait up to intervalMs, and only targetMs once the queue has stood that long", async () => {
+  await withClock(
+    { maxInFlight: 1, adaptive: { targetMs: 5, intervalMs: 100 } },
+    async (shedder, clock) => {
+      const slot = admitted(shedder.admit("normal"));
+      const first = queued(shedder.admit("normal")); // t=0: the queue forms
+      await clock.tickAsync(30);
+      let later: Admission | ShedDecision | undefined;
+      void queued(shedder.admit("normal")).then((d) => later = d); // t=30
+      await clock.tickAsync(69);
+      assert.equal(later, undefined, "a burst may wait up to intervalMs");
+      await clock.tickAsync(1);
+      // t=100: the queue stood for a whole interval: overload, and the
+      // request that waited only 70 ms is refused too.
+      assert.equal(((await first) as ShedDecision).reason, "adaptive");
+      const r = later as ShedDecision | undefined;
+      assert.equal(r?.admitted, false);
+      assert.equal(r.reason, "adaptive");
+      // A new request may wait targetMs, no longer.
+      let second: Admission | ShedDecision | undefined;
+      void queued(shedder.admit("normal")).then((d) => second = d);
+      await clock.tickAsync(4);
+      assert.equal(second, undefined);
+      await clock.tickAsync(1);
+      assert.equal((second as ShedDecision | undefined)?.reason, "adaptive");
+      // Overload ends intervalMs after the last refusal: waits are long again.
+      await clock.tickAsync(100);
+      let third: Admission | ShedDecision | undefined;
+      void queued(shedder.admit("normal")).then((d) => third = d);
+      await clock.tickAsync(50);
+      assert.equal(third, undefined);
+      slot.release();
+      await settle(clock);
+      const t = third as Admission | undefined;
+      assert.equal(t?.admitted, true);
+      assert.equal(t.queuedMs, 50);
+      t.release();
+      assert.equal(shedder.stats().shed.adaptive, 3);
+    },
+  );
+});
+
+Deno.test("LoadShedder adaptive mode refuses at once under overload a request predicted to wait past targetMs", async () => {
   const metrics = new ServerMetrics();
   await withClock(
     {
       maxInFlight: 1,
-      maxQueueMs: 60_000,
+      criticalReserve: 0,
       adaptive: { targetMs: 5, intervalMs: 100 },
       metrics,
     },
     async (shedder, clock) => {
-      const slot = admitted(shedder.admit("normal"));
-      const oldLow = queued(shedder.admit("low")); // t=0
-      await clock.tickAsync(10);
-      const normal = queued(shedder.admit("normal")); // delay 10 > 5: timer starts
-      assert.deepEqual(shedder.stats().adaptiveShedding, []);
-      await clock.tickAsync(90);
-      const low2 = queued(shedder.admit("low")); // t=100: not a full interval yet
-      await clock.tickAsync(20);
-      // t=120: above target for a whole interval -> shed "low".
-      assert.equal(shed(shedder.admit("low")).reason, "adaptive");
-      assert.deepEqual(shedder.stats().adaptiveShedding, ["low"]);
-      const normal2 = queued(shedder.admit("normal"));
+      await teachHold(shedder, clock, 20); // t=20
+      const a = admitted(shedder.admit("normal"));
+      // Not overloaded: a predicted wait of 20 ms is fine.
+      let first: Admission | ShedDecision | undefined;
+      void queued(shedder.admit("normal")).then((d) => first = d);
       await clock.tickAsync(100);
-      // t=220: still above target one control-law step later -> shed "normal".
-      const d = shed(shedder.admit("normal"));
-      assert.equal(d.reason, "adaptive");
-      assert.deepEqual(shedder.stats().adaptiveShedding, ["low", "normal"]);
-      // Critical is never shed, and the reserve serves it at once.
+      // t=120: the queue stood for an interval; the waiter is refused.
+      assert.equal((first as ShedDecision | undefined)?.reason, "adaptive");
+      // Held 100 ms: the hold estimate is now mean 36 + 2 deviations of 20.
+      a.release();
+      const b = admitted(shedder.admit("normal"));
+      // A newcomer would wait ~76 ms > 5 ms: refused at once.
+      assert.equal(shed(shedder.admit("normal")).reason, "adaptive");
+      await clock.tickAsync(71);
+      // 5 ms left on the slot: this one may wait.
+      const d = queued(shedder.admit("normal"));
+      // The critical class keeps the long bound.
+      const c = queued(shedder.admit("critical"));
+      await clock.tickAsync(2);
+      b.release();
+      await settle(clock);
+      const ca = (await c) as Admission;
+      assert.equal(ca.priority, "critical");
+      ca.release();
+      await settle(clock);
+      const da = (await d) as Admission;
+      assert.equal(da.admitted, true);
+      assert.equal(da.queuedMs, 2);
+      da.release();
+      assert.equal(shedder.stats().shed.adaptive, 2);
+      assert.equal(metrics.snapshot().connections.shedByReason.adaptive, 2);
+    },
+  );
+});
+
+Deno.test("LoadShedder adaptive mode sheds the lowest class with traffic first, never critical, then serves it again", async () => {
+  await withClock(
+    {
+      maxInFlight: 1,
+      maxQueueMs: 60_000,
+      criticalReserve: 1,
+      priorities: ["critical", "normal", "low", "bulk"],
+      adaptive: { targetMs: 5, intervalMs: 100 },
+    },
+    async (shedder, clock) => {
+      const slot = admitted(shedder.admit("normal")); // t=0
+      const low = queued(shedder.admit("low"));
+      const normal = queued(shedder.admit("normal"));
+      await clock.tickAsync(100);
+      // t=100: overload; both waited past the 5 ms bound and are refused.
+      assert.equal(((await low) as ShedDecision).reason, "adaptive");
+      assert.equal(((await normal) as ShedDecision).reason, "adaptive");
+      assert.deepEqual(shedder.stats().adaptiveShedding, []);
+      // The control step: "normal" was refused while "low" had traffic, so
+      // "low" is shed outright. "bulk" had none and costs no step.
+      assert.equal(shed(shedder.admit("low")).reason, "adaptive");
+      assert.deepEqual(shedder.stats().adaptiveShedding, ["bulk", "low"]);
+      // Normal requests still wait their turn; critical ones use the reserve.
+      const n2 = queued(shedder.admit("normal"));
       const critical = admitted(shedder.admit("critical"));
       critical.release();
-      await clock.tickAsync(2000);
-      // A queueing delay of seconds raises the suggested Retry-After.
-      assert.equal(shed(shedder.admit("low")).retryAfterSeconds, 3);
-      // Draining: queued requests of shed classes are dropped at dequeue.
       slot.release();
       await settle(clock);
-      for (const w of [normal, normal2, oldLow, low2]) {
-        const r = await w;
-        assert.equal(r.admitted, false);
-        assert.equal((r as ShedDecision).reason, "adaptive");
-      }
-      // Empty queue: delay 0 < target, shedding stops at once.
-      const fresh = admitted(shedder.admit("low"));
+      const served = (await n2) as Admission;
+      assert.equal(served.admitted, true);
+      served.release();
+      // No refusal of a served class for an interval: "low" is served again.
+      await clock.tickAsync(100);
+      const lowAgain = admitted(shedder.admit("low"));
       assert.deepEqual(shedder.stats().adaptiveShedding, []);
-      fresh.release();
-      assert.equal(shedder.stats().shed.adaptive, 7);
-      assert.equal(metrics.snapshot().connections.shedByReason.adaptive, 7);
+      lowAgain.release();
+      assert.equal(shedder.stats().shed.adaptive, 3);
+    },
+  );
+});
+
+Deno.test("LoadShedder adaptive mode does not shed a whole class when only one class is overloaded", async () => {
+  await withClock(
+    { maxInFlight: 1, adaptive: { targetMs: 5, intervalMs: 100 } },
+    async (shedder, clock) => {
+      let slot = admitted(shedder.admit("normal"));
+      let served = 0;
+      // Normal traffic alone, twice what one slot serves, for a second.
+      for (let t = 0; t < 100; t++) {
+        const d = shedder.admit("normal");
+        if (d instanceof Promise) {
+          void d.then((r) => {
+            if (r.admitted) {
+              served++;
+              slot = r;
+            }
+          });
+        }
+        await clock.tickAsync(5);
+        if (t % 2 === 1) {
+          slot.release();
+          await settle(clock);
+        }
+      }
+      // Its excess is refused, but "normal" is never shed outright: "low"
+      // has no traffic and "critical" nothing to gain.
+      assert.deepEqual(shedder.stats().adaptiveShedding, []);
+      assert.ok(served > 0);
+      assert.ok(shedder.stats().shed.adaptive > 0);
+      shedder[Symbol.dispose]();
+      await settle(clock);
+      slot.release();
+    },
+  );
+});
+
+Deno.test("LoadShedder adaptive mode under sustained overload refuses mostly the lowest class and serves every critical request", async () => {
+  await withClock(
+    { maxInFlight: 2, adaptive: true },
+    async (shedder, clock) => {
+      // Capacity 1 request / 3 ms. Offered: "low" 3x capacity, "normal"
+      // half of it, "critical" a health check every 50 ms, for 3 s.
+      const classes = ["critical", "normal", "low"] as const;
+      const arrived = { critical: 0, normal: 0, low: 0 };
+      const served = { critical: 0, normal: 0, low: 0 };
+      const hold = (a: Admission) => setTimeout(() => a.release(), 6);
+      const done = (r: Admission | ShedDecision) => {
+        if (!r.admitted) return;
+        served[r.priority as (typeof classes)[number]]++;
+        hold(r);
+      };
+      for (let t = 0; t < 3000; t++) {
+        const now: (typeof classes)[number][] = ["low"];
+        if (t % 6 === 0) now.push("normal");
+        if (t % 50 === 0) now.push("critical");
+        for (const c of now) {
+          arrived[c]++;
+          const d = shedder.admit(c);
+          if (d instanceof Promise) void d.then(done);
+          else done(d);
+        }
+        await clock.tickAsync(1);
+      }
+      await clock.tickAsync(200);
+      assert.equal(served.critical, arrived.critical);
+      assert.ok(
+        served.normal > 0.9 * arrived.normal,
+        `normal served ${served.normal} of ${arrived.normal}`,
+      );
+      assert.ok(
+        served.low < 0.2 * arrived.low,
+        `low served ${served.low} of ${arrived.low}`,
+      );
+      assert.ok(shedder.stats().shed.adaptive > 0.8 * arrived.low);
     },
   );
 });
@@ -369,6 +566,41 @@ Deno.test("LoadShedder adaptive mode does not shed a short burst", async () => {
       assert.equal(shedder.stats().shed.adaptive, 0);
     },
   );
+});
+
+Deno.test("httpServeTlsOpts() with adaptiveShedding answers 503 with Retry-After once the queue has stood for intervalMs", async () => {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  const server = startTls(async (req) => {
+    if (new URL(req.url).pathname === "/slow") await gate;
+    return new Response("ok");
+  }, { maxInFlight: 1, adaptiveShedding: { targetMs: 5, intervalMs: 50 } });
+  const get = "GET /slow HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  await using first = await RawClient.tls(server);
+  await first.send(get);
+  for (let i = 0; server.stats().requests.inFlight < 1; i++) {
+    assert.ok(i < 400, "the first request never started");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await using second = await RawClient.tls(server);
+  // Waits in the queue; refused once the queue has stood for 50 ms.
+  await second.send(get);
+  const text = await second.readResponse();
+  assert.deepEqual(statuses(text), [503]);
+  assert.match(text, /\r\nRetry-After: 1\r\n/);
+  // Overloaded now: the next one may wait 5 ms at most, on the same
+  // connection (a refusal costs the client no new handshake).
+  await second.send(get);
+  assert.deepEqual(statuses(await second.readResponse()), [503]);
+  open();
+  assert.match(await first.readResponse(), /^HTTP\/1\.1 200 OK/);
+  first.close();
+  second.close();
+  await server.shutdown({ graceMs: 1_000 });
+  const stats = server.stats();
+  assert.equal(stats.connections.shedByReason.adaptive, 2);
+  assert.equal(stats.requests.shed, 2);
+  assert.equal(stats.requests.queued, 0);
 });
 
 Deno.test("LoadShedder[Symbol.dispose]() sheds every waiting request", async () => {
