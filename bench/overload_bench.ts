@@ -360,9 +360,21 @@ async function logSequential(kind: LogKind, logPath: string) {
   const b = await spawn(kind, logPath);
   const on = await wrkRps(b);
   await b.stop();
+  await printLogRound("alone   ", kind, off, on, logPath);
+  return { rps: on.rps / off.rps, cpu: off.cpuUs / on.cpuUs };
+}
+
+/** One line per off/on pair: req/s, CPU per request, ratios, lines written. */
+async function printLogRound(
+  how: string,
+  kind: LogKind,
+  off: Awaited<ReturnType<typeof wrkRps>>,
+  on: Awaited<ReturnType<typeof wrkRps>>,
+  logPath: string,
+): Promise<void> {
   const lines = await countLines(logPath);
   console.log(
-    `  alone    ${SINKS[kind].padEnd(38)} off ${off.rps.toFixed(0)} req/s ${
+    `  ${how} ${SINKS[kind].padEnd(38)} off ${off.rps.toFixed(0)} req/s ${
       off.cpuUs.toFixed(1)
     } µs CPU/req, on ${on.rps.toFixed(0)} req/s ${
       on.cpuUs.toFixed(1)
@@ -370,7 +382,6 @@ async function logSequential(kind: LogKind, logPath: string) {
       (off.cpuUs / on.cpuUs).toFixed(2)
     }; ${lines} lines for ${on.total} requests completed`,
   );
-  return { rps: on.rps / off.rps, cpu: off.cpuUs / on.cpuUs };
 }
 
 /**
@@ -384,16 +395,7 @@ async function logTogether(kind: LogKind, logPath: string) {
   const [off, on] = await Promise.all([wrkRps(a, 1), wrkRps(b, 1)]);
   await a.stop();
   await b.stop();
-  const lines = await countLines(logPath);
-  console.log(
-    `  together ${SINKS[kind].padEnd(38)} off ${off.rps.toFixed(0)} req/s ${
-      off.cpuUs.toFixed(1)
-    } µs CPU/req, on ${on.rps.toFixed(0)} req/s ${
-      on.cpuUs.toFixed(1)
-    } µs CPU/req: ratio ${(on.rps / off.rps).toFixed(2)}, CPU ratio ${
-      (off.cpuUs / on.cpuUs).toFixed(2)
-    }; ${lines} lines for ${on.total} requests completed`,
-  );
+  await printLogRound("together", kind, off, on, logPath);
   return on.rps / off.rps;
 }
 
