@@ -17,6 +17,7 @@ import {
   DEFAULT_ALLOW,
   Info,
   isPeerError,
+  linkSignal,
   requestLineOf,
   type Transport,
 } from "./_conn_parts.ts";
@@ -131,7 +132,12 @@ export class Connection implements Expirable {
     // was 6% of the JavaScript time of a Connection: close exchange.
     this.deadline = Infinity;
     this.phase = "closing";
-    this.#info?.abort(new DOMException("Connection closed", "AbortError"));
+    const info = this.#info;
+    if (info !== null) {
+      info.abort(new DOMException("Connection closed", "AbortError"));
+      // A response still being written will not arrive whole.
+      info.finish(false);
+    }
     this.#abandon?.(ABANDONED);
     try {
       this.#t.close();
@@ -514,6 +520,7 @@ export class Connection implements Expirable {
     let request: Request;
     try {
       request = this.#request(head, method, exposeBody ? body : null);
+      linkSignal(request, info);
     } catch (error) {
       // A Host the URL parser refuses although the grammar allowed it.
       state.inFlight--;
@@ -564,7 +571,9 @@ export class Connection implements Expirable {
       if (isHead && (res.status === 405 || res.status === 501)) {
         // The handler does not know HEAD: answer with its GET headers.
         await res.body?.cancel();
-        res = await this.#call(this.#request(head, "GET", null), info);
+        const get = this.#request(head, "GET", null);
+        linkSignal(get, info);
+        res = await this.#call(get, info);
       }
     } catch (error) {
       if (error !== ABANDONED) throw error;
@@ -632,6 +641,7 @@ export class Connection implements Expirable {
       keepAlive = false;
       if (!this.#responseStarted && !this.#closed) {
         // The body stream failed before anything was sent: a 500 instead.
+        this.#info?.finish(false);
         state.reportError(error);
         status = 500;
         await this.writeAll(errorResponseBytes(500)).then(
@@ -668,6 +678,7 @@ export class Connection implements Expirable {
     const state = this.#state;
     state.inFlight--;
     state.served++;
+    this.#info?.finish(complete && status !== 499 && this.#sentStatus === 0);
     if (this.#sentStatus !== 0) {
       // A deadline answered 408 while the handler ran: that is what went out.
       status = this.#sentStatus;

@@ -23,7 +23,10 @@ export interface InfoSource {
   watchPeer(): void;
 }
 
-/** Handler info with a signal created only when someone asks for it. */
+/**
+ * Handler info with a signal and a `completed` promise created only when
+ * someone asks for them.
+ */
 export class Info implements HttpServeHandlerInfo {
   readonly remoteAddr: Deno.NetAddr;
   readonly localAddr: Deno.NetAddr;
@@ -33,6 +36,9 @@ export class Info implements HttpServeHandlerInfo {
   #reason: unknown = undefined;
   #aborted = false;
   #conn: InfoSource;
+  #completed: PromiseWithResolvers<void> | null = null;
+  /** 0 while the response is out, 1 delivered, 2 not delivered. */
+  #outcome: 0 | 1 | 2 = 0;
 
   constructor(conn: InfoSource, index: number) {
     this.#conn = conn;
@@ -53,12 +59,60 @@ export class Info implements HttpServeHandlerInfo {
     return this.#controller.signal;
   }
 
+  get completed(): Promise<void> {
+    if (this.#completed === null) {
+      const completed = this.#completed = Promise.withResolvers<void>();
+      // As Deno.serve's: a failure is seen by those who attach a handler.
+      completed.promise.catch(() => {});
+      if (this.#outcome !== 0) this.#settle();
+    }
+    return this.#completed.promise;
+  }
+
   abort(reason: unknown): void {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
   }
+
+  /** The response was written whole (`true`) or could not be (`false`). */
+  finish(delivered: boolean): void {
+    if (this.#outcome !== 0) return;
+    this.#outcome = delivered ? 1 : 2;
+    if (this.#completed !== null) this.#settle();
+  }
+
+  #settle(): void {
+    if (this.#outcome === 1) this.#completed!.resolve();
+    else {
+      this.#completed!.reject(
+        new Deno.errors.Interrupted("The response was not fully delivered"),
+      );
+    }
+  }
+}
+
+/** Where a request's `signal` getter finds the info of its exchange. */
+const INFO: unique symbol = Symbol("quartz.info");
+
+/**
+ * `req.signal` as Deno.serve gives it: aborts when the client goes away, a
+ * deadline closes the connection or a shutdown's grace ends. An own getter
+ * shadows Request's, so the signal (and the read-ahead that notices a client
+ * leaving) is made only for a handler that asks, like `info.signal`.
+ */
+const SIGNAL: PropertyDescriptor = {
+  get(this: { [INFO]: Info }): AbortSignal {
+    return this[INFO].signal;
+  },
+  configurable: true,
+};
+
+/** Gives `request` the abort signal of `info`. */
+export function linkSignal(request: Request, info: Info): void {
+  (request as unknown as { [INFO]: Info })[INFO] = info;
+  Object.defineProperty(request, "signal", SIGNAL);
 }
 
 /** Errors that mean the peer went away, not a bug of ours. */

@@ -26,11 +26,20 @@ export interface HttpServeHandlerInfo {
   /**
    * Aborts when the client goes away (the connection reached end of file or
    * failed), when a deadline closes the connection, or when a shutdown's
-   * grace period ends.
+   * grace period ends; never when the response simply completes (see
+   * `completed`). `req.signal` is this same signal.
    */
   readonly signal: AbortSignal;
   /** The request's index on its connection: 0 for the first request. */
   readonly requestIndex: number;
+  /**
+   * As in Deno.serve: resolves once the whole response (body included) has
+   * been written to the connection; rejects with `Deno.errors.Interrupted`
+   * when it could not be (the client left, a deadline or shutdown closed the
+   * connection, the body stream failed). A rejection nobody listens to is
+   * not reported.
+   */
+  readonly completed: Promise<void>;
 }
 
 /**

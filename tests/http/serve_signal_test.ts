@@ -1,0 +1,107 @@
+// req.signal and info.completed behave as in Deno.serve, so a handler moves
+// between the two servers unchanged.
+
+import assert from "node:assert/strict";
+import type { HttpServer } from "../../http/mod.ts";
+import { RawClient, startTls } from "./_helpers.ts";
+
+const H = "Host: localhost\r\n";
+
+async function untilInFlight(server: HttpServer): Promise<void> {
+  while (server.stats().requestsInFlight === 0) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+Deno.test("HttpServer req.signal aborts when the client goes away", async () => {
+  const aborted = Promise.withResolvers<unknown>();
+  let same = false;
+  const server = startTls((req, info) =>
+    new Promise<Response>((resolve) => {
+      same = req.signal === info.signal;
+      req.signal.addEventListener("abort", () => {
+        aborted.resolve(req.signal.reason);
+        resolve(new Response("too late"));
+      }, { once: true });
+    })
+  );
+  const client = await RawClient.tls(server);
+  await client.send(`GET / HTTP/1.1\r\n${H}\r\n`);
+  await untilInFlight(server);
+  client.close();
+  const reason = await aborted.promise;
+  assert.ok(reason instanceof DOMException);
+  assert.equal(reason.name, "AbortError");
+  assert.ok(same, "req.signal is info.signal");
+  await server.shutdown({ graceMs: 1_000 });
+});
+
+Deno.test("HttpServer req.signal stays quiet and info.completed resolves when the response is delivered", async () => {
+  const outcome = Promise.withResolvers<string>();
+  let signal: AbortSignal | null = null;
+  const server = startTls((req, info) => {
+    signal = req.signal;
+    info.completed.then(
+      () => outcome.resolve(`delivered, aborted ${req.signal.aborted}`),
+      (error) => outcome.resolve(`failed ${error.name}`),
+    );
+    return new Response(
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("streamed "));
+          controller.enqueue(new TextEncoder().encode("body"));
+          controller.close();
+        },
+      }),
+    );
+  });
+  const client = await RawClient.tls(server);
+  // Connection: close: the connection ends right after the response.
+  await client.send(`GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`);
+  const text = await client.readToEnd();
+  assert.match(text, /^HTTP\/1\.1 200 OK/);
+  // Chunked: the stream had not ended when its first chunk was read.
+  assert.match(text, /streamed \r\n4\r\nbody\r\n0\r\n\r\n$/);
+  assert.equal(await outcome.promise, "delivered, aborted false");
+  client.close();
+  await server.shutdown();
+  assert.equal(signal!.aborted, false);
+});
+
+Deno.test("HttpServer info.completed rejects with Interrupted when the response cannot be delivered", async () => {
+  const outcome = Promise.withResolvers<unknown>();
+  const release = Promise.withResolvers<void>();
+  const server = startTls(async (_req, info) => {
+    info.completed.then(
+      () => outcome.resolve("delivered"),
+      (error) => outcome.resolve(error),
+    );
+    await release.promise;
+    return new Response("late");
+  });
+  const client = await RawClient.tls(server);
+  await client.send(`GET / HTTP/1.1\r\n${H}\r\n`);
+  await untilInFlight(server);
+  // The grace ends before the handler answers: the connection closes.
+  await server.shutdown({ graceMs: 0 });
+  const error = await outcome.promise;
+  assert.ok(error instanceof Deno.errors.Interrupted, String(error));
+  release.resolve();
+  client.close();
+});
+
+Deno.test("HttpServer info.completed asked for after the response still settles", async () => {
+  const infos = Promise.withResolvers<{ completed: Promise<void> }>();
+  const server = startTls((_req, info) => {
+    // Read later, once the response has gone out.
+    setTimeout(() => infos.resolve(info), 50);
+    return new Response("ok");
+  });
+  const client = await RawClient.tls(server);
+  await client.send(`GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`);
+  assert.match(await client.readToEnd(), /\r\n\r\nok$/);
+  const info = await infos.promise;
+  await info.completed;
+  client.close();
+  await server.shutdown();
+});
