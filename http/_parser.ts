@@ -15,6 +15,7 @@ import {
   latin1,
   TARGET,
   TOKEN,
+  transferCodings,
   validHost,
 } from "./_tokens.ts";
 
@@ -81,7 +82,6 @@ const L_CONNECTION = ascii("connection");
 const L_CONTENT_LENGTH = ascii("content-length");
 const L_TRANSFER_ENCODING = ascii("transfer-encoding");
 const L_CHUNKED = ascii("chunked");
-const L_IDENTITY = ascii("identity");
 const L_100_CONTINUE = ascii("100-continue");
 const L_HTTP = ascii("http://");
 const L_HTTPS = ascii("https://");
@@ -464,12 +464,9 @@ export function parseRequestHead(
           if (len === 7 && eqLower(buf, valueStart, L_CHUNKED)) {
             chunked = true;
           } else {
-            let token = len > 0;
-            for (let q = valueStart; q < valueEnd && token; q++) {
-              token = TOKEN[buf[q]!] === 1;
-            }
-            teUnknown = token &&
-              !(len === 8 && eqLower(buf, valueStart, L_IDENTITY));
+            const codings = transferCodings(buf, valueStart, valueEnd);
+            chunked = codings === "chunked";
+            teUnknown = codings === "unsupported";
             teStart = valueStart;
             teEnd = valueEnd;
           }

@@ -161,7 +161,8 @@ export function knownMethod(
       return null;
     case 5:
       if (b0 === 0x50 && same(buf, s, "PATCH")) return "PATCH";
-      if (b0 === 0x54 && same(buf, s, "TRACE")) return "TRACE";
+      // TRACE is left out: Fetch forbids it in a Request, and echoing a
+      // request leaks headers such as cookies; it gets 501 like any other.
       return null;
     case 6:
       return b0 === 0x44 && same(buf, s, "DELETE") ? "DELETE" : null;
@@ -212,4 +213,72 @@ export function connectionOptions(
     q = end + 1;
   }
   return found;
+}
+
+/** What a Transfer-Encoding field value asks of a server that knows chunked. */
+export type TransferCodings = "chunked" | "unsupported" | "invalid";
+
+function isOws(b: number): boolean {
+  return b === 0x20 || b === 0x09;
+}
+
+/**
+ * Classifies a Transfer-Encoding list (RFC 9112 §6.1, RFC 9110 §10.1.4):
+ * `"chunked"` when chunked is the only coding; `"unsupported"` (501) for a
+ * well-formed list with another coding and chunked last, or without chunked
+ * (a coding we do not implement); `"invalid"` (400) for anything else: an
+ * empty element, a byte outside a token, chunked twice, chunked not last or
+ * with parameters, or `identity`, which RFC 9112 removed. Coding names are
+ * case-insensitive; a coding's parameters are checked only for shape.
+ */
+export function transferCodings(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): TransferCodings {
+  let sawChunked = false;
+  let other = false;
+  let p = start;
+  for (;;) {
+    while (p < end && isOws(buf[p]!)) p++;
+    const nameStart = p;
+    while (p < end && TOKEN[buf[p]!] === 1) p++;
+    const nameEnd = p;
+    if (nameEnd === nameStart) return "invalid";
+    if (sawChunked) return "invalid"; // chunked was not the last coding
+    const len = nameEnd - nameStart;
+    const isChunked = len === 7 && lowerIs(buf, nameStart, "chunked");
+    if (len === 8 && lowerIs(buf, nameStart, "identity")) return "invalid";
+    while (p < end && isOws(buf[p]!)) p++;
+    let params = false;
+    while (p < end && buf[p] === 0x3b) { // ";" transfer-parameter
+      params = true;
+      p++;
+      while (p < end && isOws(buf[p]!)) p++;
+      const s = p;
+      while (p < end && TOKEN[buf[p]!] === 1) p++;
+      if (p === s || buf[p] !== 0x3d) return "invalid"; // name "="
+      p++;
+      const v = p;
+      while (p < end && TOKEN[buf[p]!] === 1) p++;
+      if (p === v) return "invalid"; // quoted values are not accepted
+      while (p < end && isOws(buf[p]!)) p++;
+    }
+    if (isChunked) {
+      if (params) return "invalid";
+      sawChunked = true;
+    } else other = true;
+    if (p === end) break;
+    if (buf[p] !== 0x2c) return "invalid"; // ","
+    p++;
+  }
+  if (!sawChunked || other) return "unsupported";
+  return "chunked";
+}
+
+function lowerIs(buf: Uint8Array, at: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    if ((buf[at + i]! | 0x20) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }

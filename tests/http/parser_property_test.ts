@@ -172,7 +172,6 @@ const validRequest = fc.record({
     "DELETE",
     "OPTIONS",
     "PATCH",
-    "TRACE",
   ),
   path,
   minor: fc.constantFrom(0, 1),
