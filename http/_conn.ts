@@ -779,6 +779,12 @@ export class Connection implements Expirable {
       );
     } catch (error) {
       if (error === ABANDONED) throw error;
+      const body = this.#body;
+      if (error instanceof HttpError && body !== null && error === body.error) {
+        // The client broke the body the handler was reading: the body's own
+        // status answers (see #exchange). Not a handler failure to report.
+        return new Response(null, { status: error.status });
+      }
       return await state.errorResponse(error);
     } finally {
       this.#abandon = null;

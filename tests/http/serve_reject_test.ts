@@ -283,3 +283,31 @@ Deno.test("httpServeTlsOpts() accepts the lenient-but-valid forms of the edge-ca
   }
   await server.shutdown({ graceMs: 1_000 });
 });
+
+Deno.test("httpServeTlsOpts() answers a chunked body the client broke with 400, not a handler failure", async () => {
+  const errors: unknown[] = [];
+  let handlerSaw = "";
+  const server = startTls(async (req) => {
+    try {
+      await req.text();
+      handlerSaw = "body";
+    } catch (error) {
+      handlerSaw = (error as Error).name;
+      throw error;
+    }
+    return new Response("read");
+  }, { onError: (error) => void errors.push(error) });
+  const client = await RawClient.tls(server);
+  await client.send(
+    `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n` +
+      "FFFFFFFFFFFFFFFFFF\r\nx\r\n0\r\n\r\n" + AFTER,
+  );
+  const text = await client.readToEnd();
+  assert.deepEqual(statuses(text), [400]);
+  assert.match(text, /connection: close/i);
+  assert.equal(handlerSaw, "HttpError");
+  assert.deepEqual(errors, [], "no onError for the client's mistake");
+  assert.equal(server.stats().parseErrors, 1);
+  client.close();
+  await server.shutdown();
+});
