@@ -22,11 +22,8 @@ import {
   type Transport,
 } from "./_conn_parts.ts";
 import type { ServerState } from "./_state.ts";
-import {
-  type Admission,
-  serviceUnavailableResponse,
-  type ShedDecision,
-} from "./load_shed.ts";
+import type { Admission, ShedDecision } from "./load_shed_types.ts";
+import { serviceUnavailableResponse } from "./service_unavailable.ts";
 
 const NO_HEADERS: readonly string[] = [];
 

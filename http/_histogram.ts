@@ -1,4 +1,4 @@
-import type { LatencyHistogramSnapshot } from "./metrics.ts";
+import type { LatencyHistogramSnapshot } from "./metrics_snapshot.ts";
 
 /** Default latency bucket upper bounds in milliseconds (Prometheus `le`). */
 export const DEFAULT_LATENCY_BUCKETS_MS: readonly number[] = Object.freeze([

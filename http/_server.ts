@@ -8,7 +8,7 @@ import { isPeerError, type Transport } from "./_conn_parts.ts";
 import { DeadlineWheel } from "./_deadlines.ts";
 import type { LoadShedder } from "./load_shed.ts";
 import { ServerState } from "./_state.ts";
-import { metricsText, type MetricsTextOptions } from "./metrics.ts";
+import { metricsText, type MetricsTextOptions } from "./metrics_text.ts";
 import type { HttpShutdownOptions } from "./options.ts";
 import type { HttpServer, HttpServerStats } from "./server.ts";
 

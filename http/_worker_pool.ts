@@ -2,7 +2,7 @@
 // request/response by sequence number, stats merged from the workers.
 
 import type { HttpsReloadOptions } from "./cert_reload.ts";
-import { metricsText, type MetricsTextOptions } from "./metrics.ts";
+import { metricsText, type MetricsTextOptions } from "./metrics_text.ts";
 import type { HttpShutdownOptions } from "./options.ts";
 import type { HttpServerStats } from "./server.ts";
 import type { HttpWorkerServer } from "./workers.ts";

@@ -50,30 +50,30 @@ export {
   getAccessLogSink,
 } from "./access_log_sink.ts";
 export { HttpError, type HttpErrorCode } from "./errors.ts";
+export { LoadShedder } from "./load_shed.ts";
+export type {
+  AdaptiveShedOptions,
+  Admission,
+  AdmitOptions,
+  LoadShedderOptions,
+  LoadShedderStats,
+  ShedDecision,
+} from "./load_shed_types.ts";
 export {
-  type AdaptiveShedOptions,
-  type Admission,
-  type AdmitOptions,
-  LoadShedder,
-  type LoadShedderOptions,
-  type LoadShedderStats,
   type ServiceUnavailableOptions,
   serviceUnavailableResponse,
-  type ShedDecision,
-} from "./load_shed.ts";
-export {
-  type LatencyHistogramSnapshot,
-  metricsText,
-  type MetricsTextOptions,
-  ServerMetrics,
-  type ServerMetricsOptions,
-  type ServerMetricsSnapshot,
-  type ShedCounts,
-  type ShedReason,
-  type StatusClassCounts,
-  type TimeoutCounts,
-  type TimeoutKind,
-} from "./metrics.ts";
+} from "./service_unavailable.ts";
+export { ServerMetrics, type ServerMetricsOptions } from "./metrics.ts";
+export type {
+  LatencyHistogramSnapshot,
+  ServerMetricsSnapshot,
+  ShedCounts,
+  ShedReason,
+  StatusClassCounts,
+  TimeoutCounts,
+  TimeoutKind,
+} from "./metrics_snapshot.ts";
+export { metricsText, type MetricsTextOptions } from "./metrics_text.ts";
 export type {
   HttpConnectionInfo,
   HttpResponseRecord,

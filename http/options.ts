@@ -2,7 +2,7 @@
 // Node ship; each field says which one and why.
 
 import type { AccessLogOptions } from "./access_log.ts";
-import type { AdaptiveShedOptions } from "./load_shed.ts";
+import type { AdaptiveShedOptions } from "./load_shed_types.ts";
 
 /** Which per-connection deadline expired. */
 export type HttpTimeoutKind =

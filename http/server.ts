@@ -1,6 +1,7 @@
 // The public face of a running server.
 
-import type { MetricsTextOptions, ServerMetricsSnapshot } from "./metrics.ts";
+import type { ServerMetricsSnapshot } from "./metrics_snapshot.ts";
+import type { MetricsTextOptions } from "./metrics_text.ts";
 import type { HttpShutdownOptions } from "./options.ts";
 
 /**

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import FakeTimers from "@sinonjs/fake-timers";
 import fc from "fast-check";
-import {
-  type Admission,
-  LoadShedder,
-  type LoadShedderOptions,
-  serviceUnavailableResponse,
-  type ShedDecision,
-} from "../../http/load_shed.ts";
+import { LoadShedder } from "../../http/load_shed.ts";
+import type {
+  Admission,
+  LoadShedderOptions,
+  ShedDecision,
+} from "../../http/load_shed_types.ts";
+import { serviceUnavailableResponse } from "../../http/service_unavailable.ts";
 import { ServerMetrics } from "../../http/metrics.ts";
 import { RawClient, startTls, statuses } from "./_helpers.ts";
 

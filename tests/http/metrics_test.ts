@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  metricsText,
-  ServerMetrics,
-  type ServerMetricsSnapshot,
-} from "../../http/metrics.ts";
+import { ServerMetrics } from "../../http/metrics.ts";
+import type { ServerMetricsSnapshot } from "../../http/metrics_snapshot.ts";
+import { metricsText } from "../../http/metrics_text.ts";
 
 import { parseExposition, value } from "./_prometheus.ts";
 
