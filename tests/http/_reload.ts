@@ -30,3 +30,15 @@ export async function servedCert(port: number): Promise<string> {
   }).output();
   return firstPem(new TextDecoder().decode(out.stdout));
 }
+
+/** The first test pair, as files. */
+export const FILES = {
+  certFile: "testdata/localhost.pem",
+  keyFile: "testdata/localhost.key",
+};
+
+/** The second valid pair (another leaf of the test CA), as files. */
+export const FILES2 = {
+  certFile: "testdata/localhost2.pem",
+  keyFile: "testdata/localhost2.key",
+};

@@ -10,16 +10,8 @@ import {
   type HttpsServer,
 } from "../../http/mod.ts";
 import { CA, CERT, RawClient } from "./_helpers.ts";
-import { CERT2, firstPem, servedCert } from "./_reload.ts";
+import { CERT2, FILES, FILES2, firstPem, servedCert } from "./_reload.ts";
 
-const FILES = {
-  certFile: "testdata/localhost.pem",
-  keyFile: "testdata/localhost.key",
-};
-const FILES2 = {
-  certFile: "testdata/localhost2.pem",
-  keyFile: "testdata/localhost2.key",
-};
 const REQUEST = new TextEncoder().encode(
   "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
 );

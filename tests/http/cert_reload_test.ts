@@ -10,16 +10,7 @@ import {
   type HttpsServer,
 } from "../../http/mod.ts";
 import { CA, CERT, KEY } from "./_helpers.ts";
-import { CERT2, firstPem, KEY2, servedCert } from "./_reload.ts";
-
-const FILES2 = {
-  certFile: "testdata/localhost2.pem",
-  keyFile: "testdata/localhost2.key",
-};
-const FILES = {
-  certFile: "testdata/localhost.pem",
-  keyFile: "testdata/localhost.key",
-};
+import { CERT2, FILES, FILES2, firstPem, KEY2, servedCert } from "./_reload.ts";
 
 function start(
   tls: { certFile: string; keyFile: string } | { cert: string; key: string },
