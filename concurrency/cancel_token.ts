@@ -1,6 +1,23 @@
 import { abortError, assertSignal } from "./_util.ts";
 
-/** Options for {@linkcode CancelToken}. */
+/**
+ * Options for {@linkcode CancelToken}.
+ *
+ * @example A per-request token that also cancels on server shutdown
+ * ```ts
+ * import { CancelToken, type CancelTokenOptions } from "@quartz/std/concurrency";
+ * import assert from "node:assert/strict";
+ *
+ * const server = new AbortController();
+ * const options: CancelTokenOptions = { signal: server.signal };
+ * const request = new CancelToken(options);
+ *
+ * const reason = new Error("Server shutting down");
+ * server.abort(reason);
+ * assert.equal(request.cancelled, true);
+ * assert.equal(request.reason, reason); // the parent's reason, same identity
+ * ```
+ */
 export interface CancelTokenOptions {
   /**
    * A parent signal: when it aborts, the token is cancelled with its reason

@@ -1,6 +1,23 @@
 import { assertDuration, assertSignal, timeoutError } from "./_util.ts";
 
-/** Options for {@linkcode deadline}. */
+/**
+ * Options for {@linkcode deadline}.
+ *
+ * @example A deadline that shutdown can cut short
+ * ```ts
+ * import { deadline, type DeadlineOptions, sleep } from "@quartz/std/concurrency";
+ * import assert from "node:assert/strict";
+ *
+ * const shutdown = new AbortController();
+ * const options: DeadlineOptions = { signal: shutdown.signal };
+ * // At most 5 s of work, unless the service shuts down first.
+ * const work = deadline((signal) => sleep(60_000, { signal }), 5000, options);
+ *
+ * const reason = new Error("Shutting down");
+ * shutdown.abort(reason);
+ * await assert.rejects(work, (error) => error === reason);
+ * ```
+ */
 export interface DeadlineOptions {
   /**
    * Cancels the wait: `deadline` rejects with the signal's reason, and a

@@ -3,7 +3,25 @@ import { TaskImpl } from "./_task.ts";
 import { CancelToken } from "./cancel_token.ts";
 import type { Task } from "./task.ts";
 
-/** Options for {@linkcode go} and {@linkcode goCancellable}. */
+/**
+ * Options for {@linkcode go} and {@linkcode goCancellable}.
+ *
+ * @example A background refresh whose failures go to a log
+ * ```ts
+ * import { go, type GoOptions } from "@quartz/std/concurrency";
+ * import assert from "node:assert/strict";
+ *
+ * const logged: unknown[] = [];
+ * const options: GoOptions = { onError: (error) => logged.push(error) };
+ * // deno-lint-ignore quartz/no-bare-go
+ * const refresh = go(async () => {
+ *   throw new Error("Cache refresh failed");
+ * }, options);
+ *
+ * await refresh.catch(() => {}); // wait for it to settle
+ * assert.equal((logged[0] as Error).message, "Cache refresh failed");
+ * ```
+ */
 export interface GoOptions {
   /**
    * Cancels the task: its signal aborts with the same reason. An

@@ -4,6 +4,23 @@ import type { Task } from "./task.ts";
 
 /**
  * Options for one child started with {@linkcode Nursery.go}.
+ *
+ * @example A prefetch that can be abandoned without stopping its siblings
+ * ```ts
+ * import { type ChildOptions, goScope, sleep } from "@quartz/std/concurrency";
+ * import assert from "node:assert/strict";
+ *
+ * const page = await goScope(async (nursery) => {
+ *   const prefetch = new AbortController();
+ *   const options: ChildOptions = { signal: prefetch.signal };
+ *   const slow = nursery.go((signal) => sleep(60_000, { signal }), options);
+ *   const main = nursery.go(() => "page");
+ *   prefetch.abort(new Error("User navigated away"));
+ *   await assert.rejects(slow, { message: "User navigated away" });
+ *   return await main;
+ * });
+ * assert.equal(page, "page");
+ * ```
  */
 export interface ChildOptions {
   /**
@@ -22,6 +39,23 @@ export interface ChildOptions {
  * Options shared by every scope: {@linkcode goScope},
  * {@linkcode goSupervisor}, {@linkcode goScopeTimeout} and
  * {@linkcode openNursery}.
+ *
+ * @example Cancelling a whole scope from a parent signal
+ * ```ts
+ * import { goScope, type ScopeOptions, sleep } from "@quartz/std/concurrency";
+ * import assert from "node:assert/strict";
+ *
+ * const shutdown = new AbortController();
+ * const options: ScopeOptions = { signal: shutdown.signal };
+ * const workers = goScope((nursery) => {
+ *   nursery.go((signal) => sleep(60_000, { signal }));
+ *   nursery.go((signal) => sleep(60_000, { signal }));
+ * }, options);
+ *
+ * const reason = new Error("Shutting down");
+ * shutdown.abort(reason);
+ * await assert.rejects(workers, (error) => error === reason); // after both children stopped
+ * ```
  */
 export interface ScopeOptions {
   /**

@@ -1,6 +1,21 @@
 import { assertDuration, assertSignal } from "./_util.ts";
 
-/** Options for {@linkcode sleep}. */
+/**
+ * Options for {@linkcode sleep}.
+ *
+ * @example A retry back-off that stops when the caller gives up
+ * ```ts
+ * import { sleep, type SleepOptions } from "@quartz/std/concurrency";
+ * import assert from "node:assert/strict";
+ *
+ * const giveUp = new AbortController();
+ * const options: SleepOptions = { signal: giveUp.signal };
+ * const backoff = sleep(30_000, options);
+ *
+ * giveUp.abort(new Error("Request cancelled"));
+ * await assert.rejects(backoff, { message: "Request cancelled" }); // and the timer is cleared
+ * ```
+ */
 export interface SleepOptions {
   /**
    * Cancels the sleep: it rejects with the signal's reason and its timer is

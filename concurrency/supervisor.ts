@@ -3,7 +3,29 @@ import { COLLECT, NurseryImpl } from "./_nursery.ts";
 import { runBody } from "./_run.ts";
 import type { Nursery, ScopeOptions } from "./nursery.ts";
 
-/** Options for {@linkcode goSupervisor}. */
+/**
+ * Options for {@linkcode goSupervisor}.
+ *
+ * @example Logging failures as they happen instead of collecting them
+ * ```ts
+ * import { goSupervisor, type SupervisorOptions } from "@quartz/std/concurrency";
+ * import assert from "node:assert/strict";
+ *
+ * const logged: string[] = [];
+ * const options: SupervisorOptions = {
+ *   onFailure: (error) => logged.push((error as Error).message),
+ * };
+ * const { failures } = await goSupervisor((nursery) => {
+ *   nursery.go(() => {
+ *     throw new Error("Connection 1 reset");
+ *   });
+ *   nursery.go(() => "connection 2 served");
+ * }, options);
+ *
+ * assert.deepEqual(logged, ["Connection 1 reset"]);
+ * assert.equal(failures.length, 0); // nothing piles up in memory
+ * ```
+ */
 export interface SupervisorOptions extends ScopeOptions {
   /**
    * Receives each child failure as it happens, instead of collecting it in
@@ -17,7 +39,27 @@ export interface SupervisorOptions extends ScopeOptions {
   onFailure?: (error: unknown) => void;
 }
 
-/** What {@linkcode goSupervisor} resolves with. */
+/**
+ * What {@linkcode goSupervisor} resolves with.
+ *
+ * @example Reading the value and the failures of a batch
+ * ```ts
+ * import { goSupervisor, type SupervisorResult } from "@quartz/std/concurrency";
+ * import assert from "node:assert/strict";
+ *
+ * const result: SupervisorResult<string> = await goSupervisor((nursery) => {
+ *   nursery.go(() => "job 1 done");
+ *   nursery.go(() => {
+ *     throw new Error("Job 2 failed");
+ *   });
+ *   return "batch started";
+ * });
+ *
+ * assert.equal(result.value, "batch started");
+ * assert.equal(result.failures.length, 1);
+ * assert.equal((result.failures[0] as Error).message, "Job 2 failed");
+ * ```
+ */
 export interface SupervisorResult<T> {
   /** The body's value (`undefined` if `nursery.cancel()` interrupted it). */
   value: T;

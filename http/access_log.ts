@@ -12,7 +12,31 @@ import {
   formatJson,
 } from "./_log_format.ts";
 
-/** The LogTape category access lines go to unless told otherwise. */
+/**
+ * The LogTape category access lines go to unless told otherwise.
+ *
+ * @example Routing access lines to a sink of their own
+ * ```ts
+ * import { ACCESS_LOG_CATEGORY, AccessLogger } from "@quartz/std/http";
+ * import { configure, reset } from "@logtape/logtape";
+ * import assert from "node:assert/strict";
+ *
+ * const lines: unknown[] = [];
+ * await configure({
+ *   sinks: { access: (record) => lines.push(record.message[0]) },
+ *   loggers: [
+ *     { category: [...ACCESS_LOG_CATEGORY], sinks: ["access"], parentSinks: "override" },
+ *     { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
+ *   ],
+ * });
+ * try {
+ *   assert.deepEqual(ACCESS_LOG_CATEGORY, ["quartz", "http", "access"]);
+ *   assert.equal(new AccessLogger().enabled, true); // a sink listens on the category
+ * } finally {
+ *   await reset();
+ * }
+ * ```
+ */
 export const ACCESS_LOG_CATEGORY: readonly string[] = Object.freeze([
   "quartz",
   "http",
@@ -22,6 +46,31 @@ export const ACCESS_LOG_CATEGORY: readonly string[] = Object.freeze([
 /**
  * One finished response, as the server engine saw it. Unknown values are
  * `null` and print as `-`.
+ *
+ * @example Formatting one entry as an Apache combined line
+ * ```ts
+ * import { type AccessLogEntry, AccessLogger } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const entry: AccessLogEntry = {
+ *   remoteAddr: "127.0.0.1",
+ *   time: Date.UTC(2026, 0, 2, 3, 4, 5),
+ *   method: "GET",
+ *   target: "/index.html",
+ *   protocol: "HTTP/1.1",
+ *   requestLine: null,
+ *   status: 200,
+ *   bytesSent: 512,
+ *   referer: null,
+ *   userAgent: "curl/8.5.0",
+ *   durationMs: 3,
+ *   user: null,
+ * };
+ * assert.equal(
+ *   new AccessLogger().format(entry),
+ *   '127.0.0.1 - - [02/Jan/2026:03:04:05 +0000] "GET /index.html HTTP/1.1" 200 512 "-" "curl/8.5.0"',
+ * );
+ * ```
  */
 export interface AccessLogEntry {
   /** Peer address without port (`%h`), e.g. `"127.0.0.1"`. */
@@ -54,7 +103,31 @@ export interface AccessLogEntry {
   user: string | null;
 }
 
-/** A LogTape severity level (the same strings as LogTape's `LogLevel`). */
+/**
+ * A LogTape severity level (the same strings as LogTape's `LogLevel`).
+ *
+ * @example Debug-level access lines stay off while the category logs from info up
+ * ```ts
+ * import { AccessLogger, type AccessLogLevel } from "@quartz/std/http";
+ * import { configure, reset } from "@logtape/logtape";
+ * import assert from "node:assert/strict";
+ *
+ * await configure({
+ *   sinks: { access: () => {} },
+ *   loggers: [
+ *     { category: ["quartz", "http", "access"], lowestLevel: "info", sinks: ["access"] },
+ *     { category: ["logtape", "meta"], lowestLevel: "warning", sinks: [] },
+ *   ],
+ * });
+ * try {
+ *   const level: AccessLogLevel = "debug";
+ *   assert.equal(new AccessLogger({ level }).enabled, false);
+ *   assert.equal(new AccessLogger({ level: "info" }).enabled, true);
+ * } finally {
+ *   await reset();
+ * }
+ * ```
+ */
 export type AccessLogLevel =
   | "trace"
   | "debug"
@@ -63,14 +136,53 @@ export type AccessLogLevel =
   | "error"
   | "fatal";
 
-/** A built-in line format or a function returning the line. */
+/**
+ * A built-in line format or a function returning the line.
+ *
+ * @example A custom line: method, target, status and duration
+ * ```ts
+ * import { type AccessLogFormat, AccessLogger, escapeLogValue } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * // A function's line is logged as is: escape what the client sent.
+ * const format: AccessLogFormat = (e) =>
+ *   `${e.method ?? "-"} ${escapeLogValue(e.target ?? "-")} ${e.status} ${e.durationMs}ms`;
+ *
+ * const line = new AccessLogger({ format }).format({
+ *   remoteAddr: "127.0.0.1", time: 0, method: "GET", target: '/search?q="x"',
+ *   protocol: "HTTP/1.1", requestLine: null, status: 404, bytesSent: 0,
+ *   referer: null, userAgent: null, durationMs: 4, user: null,
+ * });
+ * assert.equal(line, 'GET /search?q=\\"x\\" 404 4ms');
+ * ```
+ */
 export type AccessLogFormat =
   | "combined"
   | "common"
   | "json"
   | ((entry: AccessLogEntry) => string);
 
-/** Options for {@linkcode AccessLogger}. */
+/**
+ * Options for {@linkcode AccessLogger}.
+ *
+ * @example JSON lines under the application's own category
+ * ```ts
+ * import { AccessLogger, type AccessLogOptions, type HttpServerOptions } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const accessLog: AccessLogOptions = { format: "json", category: ["shop", "access"], level: "info" };
+ * // The same options turn on the server's access log.
+ * const config: HttpServerOptions = { port: 8080, accessLog };
+ *
+ * const line = new AccessLogger(accessLog).format({
+ *   remoteAddr: "127.0.0.1", time: 0, method: "POST", target: "/cart",
+ *   protocol: "HTTP/1.1", requestLine: null, status: 201, bytesSent: 17,
+ *   referer: null, userAgent: null, durationMs: 12, user: null,
+ * });
+ * assert.equal(JSON.parse(line).status, 201);
+ * assert.equal(config.accessLog, accessLog);
+ * ```
+ */
 export interface AccessLogOptions {
   /**
    * `"combined"` (Apache `%h %l %u %t "%r" %>s %b "%{Referer}i"

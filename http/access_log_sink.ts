@@ -10,6 +10,31 @@ const IMMEDIATE_SINK = Symbol.for("LogTape.sinkSnapshotPolicy.immediate");
 /**
  * A LogTape `LogRecord` as the sink reads it (the same fields, so LogTape
  * formatters fit `formatter`).
+ *
+ * @example A formatter that prefixes each line with its time and level
+ * ```ts
+ * import { type AccessLogSinkRecord, getAccessLogSink } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * function formatter(record: AccessLogSinkRecord): string {
+ *   const time = new Date(record.timestamp).toISOString();
+ *   return `${time} ${record.level.toUpperCase()} ${String(record.rawMessage)}\n`;
+ * }
+ *
+ * const written: string[] = [];
+ * const stream = new WritableStream<Uint8Array>({
+ *   write(chunk) {
+ *     written.push(new TextDecoder().decode(chunk));
+ *   },
+ * });
+ * await using sink = getAccessLogSink(stream, { formatter });
+ * sink({
+ *   category: ["quartz", "http", "access"], level: "info", message: ["GET / 200"],
+ *   rawMessage: "GET / 200", timestamp: 0, properties: { status: 200 },
+ * });
+ * await sink.drain();
+ * assert.deepEqual(written, ["1970-01-01T00:00:00.000Z INFO GET / 200\n"]);
+ * ```
  */
 export interface AccessLogSinkRecord {
   /** The logger's category. */
@@ -26,7 +51,37 @@ export interface AccessLogSinkRecord {
   readonly properties: Record<string, unknown>;
 }
 
-/** Options for {@linkcode getAccessLogSink}. */
+/**
+ * Options for {@linkcode getAccessLogSink}.
+ *
+ * @example Bigger batches to a stream the sink must not close
+ * ```ts
+ * import { type AccessLogSinkOptions, getAccessLogSink } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const written: string[] = [];
+ * const stream = new WritableStream<Uint8Array>({
+ *   write(chunk) {
+ *     written.push(new TextDecoder().decode(chunk));
+ *   },
+ * });
+ * const errors: unknown[] = [];
+ * const options: AccessLogSinkOptions = {
+ *   flushIntervalMs: 1000, // fewer, larger writes
+ *   batchSize: 256 * 1024,
+ *   closeStream: false, // other writers share the stream
+ *   onError: (error) => errors.push(error),
+ * };
+ * const sink = getAccessLogSink(stream, options);
+ * sink({
+ *   category: ["quartz", "http", "access"], level: "info", message: ["GET / 200"],
+ *   rawMessage: "GET / 200", timestamp: Date.now(), properties: {},
+ * });
+ * await sink[Symbol.asyncDispose](); // writes the batch, leaves the stream open
+ * assert.deepEqual(written, ["GET / 200\n"]);
+ * assert.equal(errors.length, 0);
+ * ```
+ */
 export interface AccessLogSinkOptions {
   /**
    * Turns a record into the text to write, including its line break. It is
@@ -76,6 +131,28 @@ export interface AccessLogSinkOptions {
 /**
  * The sink {@linkcode getAccessLogSink} returns: a LogTape `Sink` that is
  * also `Drainable` and async-disposable, for `configure({ sinks })`.
+ *
+ * @example Draining and disposing of the sink
+ * ```ts
+ * import { type AccessLogSink, getAccessLogSink } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const written: string[] = [];
+ * const stream = new WritableStream<Uint8Array>({
+ *   write(chunk) {
+ *     written.push(new TextDecoder().decode(chunk));
+ *   },
+ * });
+ * {
+ *   await using sink: AccessLogSink = getAccessLogSink(stream);
+ *   sink({
+ *     category: ["quartz", "http", "access"], level: "info", message: ["GET / 200"],
+ *     rawMessage: "GET / 200", timestamp: Date.now(), properties: {},
+ *   });
+ *   await sink.drain(); // written now, not when the batch fills
+ *   assert.deepEqual(written, ["GET / 200\n"]);
+ * } // leaving the block writes what is left and closes the stream
+ * ```
  */
 export interface AccessLogSink extends AsyncDisposable {
   /**

@@ -8,6 +8,19 @@ import type { HttpServer } from "./server.ts";
  * The new certificate and key for {@linkcode HttpsServer.reloadCertificates}:
  * PEM text or files. Without any field, the files the server was started with
  * (or last reloaded from) are read again.
+ *
+ * @example Switching to renewed certificate files without a restart
+ * ```ts
+ * import type { HttpsReloadOptions, HttpsServer } from "@quartz/std/http";
+ *
+ * async function onRenewed(server: HttpsServer, dir: string): Promise<void> {
+ *   const files: HttpsReloadOptions = {
+ *     certFile: `${dir}/fullchain.pem`,
+ *     keyFile: `${dir}/privkey.pem`,
+ *   };
+ *   await server.reloadCertificates(files); // a bad pair is refused, the old one stays
+ * }
+ * ```
  */
 export interface HttpsReloadOptions {
   /**
@@ -93,6 +106,23 @@ export interface HttpsServer extends HttpServer {
  *   listener is closed and bound again, and connects in between are refused.
  * - `"unknown"`: `reusePort`, but no net permission for `127.0.0.1` or
  *   `localhost` to probe the kernel with.
+ *
+ * @example Advice for each answer
+ * ```ts
+ * import { type CertReloadHandover, certReloadHandover } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const advice: Record<CertReloadHandover, string> = {
+ *   migrate: "Reloads lose no connection",
+ *   reset: "Set net.ipv4.tcp_migrate_req=1 for zero-loss reloads",
+ *   refuse: "Run on Linux with --unstable-net to keep accepting during reloads",
+ *   unknown: "Grant --allow-net=127.0.0.1 so the kernel can be asked",
+ * };
+ * // Without reusePort the answer needs no probe.
+ * const mode = await certReloadHandover({ reusePort: false });
+ * assert.equal(mode, "refuse");
+ * console.log(advice[mode]);
+ * ```
  */
 export type CertReloadHandover = "migrate" | "reset" | "refuse" | "unknown";
 

@@ -1,6 +1,19 @@
 /**
  * Machine-readable reason of an {@linkcode HttpError}, one per HTTP status the
  * server answers on its own (before or instead of a handler).
+ *
+ * @example Friendlier titles for an error page, by code
+ * ```ts
+ * import { HttpError, type HttpErrorCode } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const titles: Partial<Record<HttpErrorCode, string>> = {
+ *   payload_too_large: "The upload is too large",
+ *   uri_too_long: "The address is too long",
+ * };
+ * const error = new HttpError(413, "payload_too_large", "Content-Length 5242880 exceeds 1048576");
+ * assert.equal(titles[error.code] ?? error.message, "The upload is too large");
+ * ```
  */
 export type HttpErrorCode =
   | "bad_request"

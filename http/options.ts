@@ -4,7 +4,27 @@
 import type { AccessLogOptions } from "./access_log.ts";
 import type { AdaptiveShedOptions } from "./load_shed_types.ts";
 
-/** Which per-connection deadline expired. */
+/**
+ * Which per-connection deadline expired.
+ *
+ * @example Counting closed connections by the deadline that expired
+ * ```ts
+ * import type { HttpServerHooks, HttpTimeoutKind } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const timeouts: Record<HttpTimeoutKind, number> = {
+ *   handshake: 0,
+ *   header: 0,
+ *   body: 0,
+ *   idle: 0,
+ *   write: 0,
+ * };
+ * const hooks: HttpServerHooks = { onTimeout: (kind) => timeouts[kind]++ };
+ *
+ * hooks.onTimeout?.("header"); // as the server calls it when headerTimeoutMs passes
+ * assert.equal(timeouts.header, 1);
+ * ```
+ */
 export type HttpTimeoutKind =
   | "handshake"
   | "header"
@@ -15,6 +35,26 @@ export type HttpTimeoutKind =
 /**
  * What the handler receives next to the `Request`, like Deno.serve's
  * `ServeHandlerInfo`.
+ *
+ * @example Unit-testing a handler with a hand-made info
+ * ```ts
+ * import type { HttpServeHandler, HttpServeHandlerInfo } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const handler: HttpServeHandler = (_request, info) =>
+ *   new Response(`${info.remoteAddr.hostname} request #${info.requestIndex + 1}`);
+ *
+ * const info: HttpServeHandlerInfo = {
+ *   remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 50_000 },
+ *   localAddr: { transport: "tcp", hostname: "127.0.0.1", port: 8080 },
+ *   alpnProtocol: null,
+ *   signal: new AbortController().signal,
+ *   requestIndex: 1,
+ *   completed: Promise.resolve(),
+ * };
+ * const response = await handler(new Request("http://localhost/"), info);
+ * assert.equal(await response.text(), "127.0.0.1 request #2");
+ * ```
  */
 export interface HttpServeHandlerInfo {
   /** The client's address. */
@@ -48,13 +88,42 @@ export interface HttpServeHandlerInfo {
  * @param request The request; its body streams from the connection.
  * @param info Addresses, ALPN protocol, a cancellation signal and the index.
  * @returns The response.
+ *
+ * @example A handler with a health check, passed to the server
+ * ```ts
+ * import { type HttpServeHandler, type HttpServer, httpServeOpts } from "@quartz/std/http";
+ *
+ * const handler: HttpServeHandler = (request, info) => {
+ *   const { pathname } = new URL(request.url);
+ *   if (pathname === "/health") return new Response("ok");
+ *   return new Response(`Hello ${info.remoteAddr.hostname}`);
+ * };
+ *
+ * function serve(): HttpServer {
+ *   return httpServeOpts({ hostname: "127.0.0.1", port: 8080 }, handler);
+ * }
+ * ```
  */
 export type HttpServeHandler = (
   request: Request,
   info: HttpServeHandlerInfo,
 ) => Response | Promise<Response>;
 
-/** A connection as the hooks see it. */
+/**
+ * A connection as the hooks see it.
+ *
+ * @example Logging how many requests each connection carried
+ * ```ts
+ * import type { HttpConnectionInfo, HttpServerOptions } from "@quartz/std/http";
+ *
+ * function onConnectionClose(conn: HttpConnectionInfo): void {
+ *   const { hostname, port } = conn.remoteAddr;
+ *   console.log(`${hostname}:${port} closed after ${conn.requests} requests`);
+ * }
+ * // Pass it to httpServeOpts or httpServeTlsOpts.
+ * const config: HttpServerOptions = { port: 8080, hooks: { onConnectionClose } };
+ * ```
+ */
 export interface HttpConnectionInfo {
   /** The client's address. */
   readonly remoteAddr: Deno.NetAddr;
@@ -64,7 +133,24 @@ export interface HttpConnectionInfo {
   readonly requests: number;
 }
 
-/** A finished response as the hooks see it. */
+/**
+ * A finished response as the hooks see it.
+ *
+ * @example Counting responses the client did not get in full, and slow ones
+ * ```ts
+ * import type { HttpResponseRecord, HttpServerHooks } from "@quartz/std/http";
+ *
+ * let incomplete = 0;
+ * const hooks: HttpServerHooks = {
+ *   onResponseEnd: (record: HttpResponseRecord) => {
+ *     if (!record.complete) incomplete++;
+ *     if (record.durationMs > 1000) {
+ *       console.warn(`Slow: ${record.method} ${record.target} ${record.status} ${record.durationMs} ms`);
+ *     }
+ *   },
+ * };
+ * ```
+ */
 export interface HttpResponseRecord {
   /** The client's address. */
   readonly remoteAddr: Deno.NetAddr;
@@ -94,6 +180,24 @@ export interface HttpResponseRecord {
  * Observation points on the per-request path, for access logs, metrics and
  * admission control. Each hook is called synchronously; keep it cheap. A hook
  * that throws is reported to `onError` and does not disturb the connection.
+ *
+ * @example Gauges and counters from the hooks
+ * ```ts
+ * import { type HttpServer, type HttpServerHooks, httpServeOpts } from "@quartz/std/http";
+ *
+ * let openConnections = 0;
+ * const timeouts = new Map<string, number>();
+ * const hooks: HttpServerHooks = {
+ *   onConnectionOpen: () => openConnections++,
+ *   onConnectionClose: () => openConnections--,
+ *   onTimeout: (kind) => timeouts.set(kind, (timeouts.get(kind) ?? 0) + 1),
+ *   onParseError: (status, error) => console.warn(`Rejected with ${status}:`, error),
+ * };
+ *
+ * function serve(): HttpServer {
+ *   return httpServeOpts({ port: 8080, hooks }, () => new Response("hi"));
+ * }
+ * ```
  */
 export interface HttpServerHooks {
   /** A connection was accepted (after the TLS handshake). */
@@ -110,7 +214,29 @@ export interface HttpServerHooks {
   onParseError?: (status: number, error: unknown) => void;
 }
 
-/** Options of {@linkcode httpServeOpts} and {@linkcode httpServeTlsOpts}. */
+/**
+ * Options of {@linkcode httpServeOpts} and {@linkcode httpServeTlsOpts}.
+ *
+ * @example Tighter limits for a public server; bad values throw before binding
+ * ```ts
+ * import { httpServeOpts, type HttpServerOptions } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const config: HttpServerOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: 8080,
+ *   headerTimeoutMs: 10_000, // a client trickling its head gets 408 after 10 s
+ *   maxBodyBytes: 10 * 1024 * 1024,
+ *   maxInFlight: 256,
+ *   maxQueueMs: 500,
+ *   accessLog: { format: "json" },
+ * };
+ * assert.throws(
+ *   () => httpServeOpts({ ...config, headerTimeoutMs: -1 }, () => new Response("hi")),
+ *   RangeError,
+ * );
+ * ```
+ */
 export interface HttpServerOptions {
   /**
    * The interface to bind.
@@ -286,7 +412,23 @@ export interface HttpServerOptions {
   accessLog?: boolean | AccessLogOptions;
 }
 
-/** TLS settings of {@linkcode httpServeTlsOpts}: files or PEM strings. */
+/**
+ * TLS settings of {@linkcode httpServeTlsOpts}: files or PEM strings.
+ *
+ * @example Certificate files and a shorter handshake timeout
+ * ```ts
+ * import { httpServeTlsOpts, type HttpsTlsConfig } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const tls: HttpsTlsConfig = {
+ *   certFile: "/etc/ssl/example/fullchain.pem",
+ *   keyFile: "/etc/ssl/example/privkey.pem",
+ *   handshakeTimeoutMs: 10_000,
+ * };
+ * // Without a certificate and key the server refuses to start; nothing is bound.
+ * assert.throws(() => httpServeTlsOpts({ port: 8443 }, {}, () => new Response("hi")), TypeError);
+ * ```
+ */
 export interface HttpsTlsConfig {
   /**
    * Path of the PEM certificate chain (or give `cert`).
@@ -337,7 +479,22 @@ export interface HttpsTlsConfig {
   reusePort?: boolean;
 }
 
-/** Options of {@linkcode HttpServer.shutdown}. */
+/**
+ * Options of {@linkcode HttpServer.shutdown}.
+ *
+ * @example Draining on SIGTERM within a 30 s orchestrator grace period
+ * ```ts
+ * import type { HttpServer, HttpShutdownOptions } from "@quartz/std/http";
+ *
+ * const drain: HttpShutdownOptions = { graceMs: 25_000 };
+ *
+ * function stopOnSigterm(server: HttpServer): void {
+ *   Deno.addSignalListener("SIGTERM", () => {
+ *     server.shutdown(drain).catch((error) => console.error(error));
+ *   });
+ * }
+ * ```
+ */
 export interface HttpShutdownOptions {
   /**
    * How long in-flight requests may take to finish before their signals

@@ -9,6 +9,21 @@ import type { HttpShutdownOptions } from "./options.ts";
  * {@linkcode ServerMetricsSnapshot} (connections, requests by status class,
  * sheds by reason, timeouts, bytes, queue depth, latency histogram) plus the
  * engine's own flat counters.
+ *
+ * @example A status endpoint built from the counters
+ * ```ts
+ * import type { HttpServer, HttpServerStats } from "@quartz/std/http";
+ *
+ * function status(server: HttpServer): Response {
+ *   const stats: HttpServerStats = server.stats();
+ *   return Response.json({
+ *     open: stats.openConnections,
+ *     inFlight: stats.requestsInFlight,
+ *     served: stats.requestsServed,
+ *     handlerErrors: stats.handlerErrors,
+ *   });
+ * }
+ * ```
  */
 export interface HttpServerStats extends ServerMetricsSnapshot {
   /** Connections open now (after their TLS handshake). */

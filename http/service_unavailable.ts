@@ -1,4 +1,18 @@
-/** Options for {@linkcode serviceUnavailableResponse}. */
+/**
+ * Options for {@linkcode serviceUnavailableResponse}.
+ *
+ * @example A 503 with a body that keeps the connection open
+ * ```ts
+ * import { serviceUnavailableResponse, type ServiceUnavailableOptions } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ServiceUnavailableOptions = { body: "Busy, retry soon", keepAlive: true };
+ * const text = new TextDecoder().decode(serviceUnavailableResponse(5, options));
+ * assert.match(text, /\r\nContent-Length: 16\r\n/);
+ * assert.ok(!text.includes("Connection: close"));
+ * assert.ok(text.endsWith("\r\n\r\nBusy, retry soon"));
+ * ```
+ */
 export interface ServiceUnavailableOptions {
   /**
    * A short plain-text body; the empty default sends `Content-Length: 0`.

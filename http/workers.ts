@@ -7,7 +7,27 @@ import type { HttpServerStats } from "./server.ts";
 import { reusePortSupported } from "./_cert_reload.ts";
 import { Member, WorkerPool } from "./_worker_pool.ts";
 
-/** The `workers` field of {@linkcode HttpWorkerServerOptions}. */
+/**
+ * The `workers` field of {@linkcode HttpWorkerServerOptions}.
+ *
+ * @example Four workers importing app.ts; a relative path is refused
+ * ```ts
+ * import { httpServeTlsWorkers, type HttpWorkersConfig } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const workers: HttpWorkersConfig = {
+ *   module: new URL("./app.ts", import.meta.url), // exports `handler` or a default `{ fetch }`
+ *   count: 4,
+ *   startTimeoutMs: 5000,
+ * };
+ * const tls = { certFile: "cert.pem", keyFile: "key.pem" };
+ * // Checked before any worker starts.
+ * await assert.rejects(
+ *   httpServeTlsWorkers({ port: 8443, workers: { ...workers, module: "./app.ts" } }, tls),
+ *   TypeError,
+ * );
+ * ```
+ */
 export interface HttpWorkersConfig {
   /**
    * The module each worker imports: it exports `handler` (an
@@ -32,7 +52,26 @@ export interface HttpWorkersConfig {
   startTimeoutMs?: number;
 }
 
-/** Options of {@linkcode httpServeTlsWorkers}. */
+/**
+ * Options of {@linkcode httpServeTlsWorkers}.
+ *
+ * @example Per-worker limits; callbacks belong in the worker module
+ * ```ts
+ * import { httpServeTlsWorkers, type HttpWorkerServerOptions } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const config: HttpWorkerServerOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: 8443,
+ *   maxInFlight: 512, // per worker
+ *   accessLog: { format: "json" }, // a named format: a function cannot reach a worker
+ *   workers: { module: new URL("./app.ts", import.meta.url), count: 2 },
+ * };
+ * const tls = { certFile: "cert.pem", keyFile: "key.pem" };
+ * // An onError function cannot be sent to a worker: export it from app.ts instead.
+ * await assert.rejects(httpServeTlsWorkers({ ...config, onError: () => {} }, tls), TypeError);
+ * ```
+ */
 export interface HttpWorkerServerOptions extends HttpServerOptions {
   /** The worker module and count. */
   workers: HttpWorkersConfig;
@@ -43,6 +82,17 @@ export interface HttpWorkerServerOptions extends HttpServerOptions {
  * `stats()` returns the sum of the workers' stats as last collected (at
  * start, by `collectStats()`, and at the end); `shutdown()` drains every
  * worker; `reloadCertificates()` reloads every worker.
+ *
+ * @example A periodic report summed over every worker
+ * ```ts
+ * import type { HttpWorkerServer } from "@quartz/std/http";
+ *
+ * async function report(server: HttpWorkerServer): Promise<string> {
+ *   const stats = await server.collectStats();
+ *   return `${server.workers} workers: ${stats.openConnections} connections, ` +
+ *     `${stats.requestsServed} requests served`;
+ * }
+ * ```
  */
 export interface HttpWorkerServer extends HttpsServer {
   /**

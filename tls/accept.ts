@@ -3,7 +3,22 @@ import { handshake } from "./_handshake.ts";
 import { closeQuietly, toTlsError } from "./_map_error.ts";
 import type { TlsStream } from "./stream.ts";
 
-/** Options of {@linkcode tlsAcceptAsync}. */
+/**
+ * Options of {@linkcode tlsAcceptAsync}.
+ *
+ * @example Bounding every handshake of an accept loop
+ * ```ts
+ * import { tlsAcceptAsync, type TlsAcceptOptions, type TlsStream } from "@quartz/std/tls";
+ *
+ * const shutdown = new AbortController();
+ * // Silent clients get 5 s to finish the handshake; shutdown.abort() drops the rest.
+ * const accept: TlsAcceptOptions = { timeoutMs: 5000, signal: shutdown.signal };
+ *
+ * function onConnection(conn: Deno.TlsConn): Promise<TlsStream> {
+ *   return tlsAcceptAsync(conn, accept);
+ * }
+ * ```
+ */
 export interface TlsAcceptOptions {
   /**
    * Close the connection and reject with a `TimeoutError` DOMException if the

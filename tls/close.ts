@@ -2,7 +2,22 @@ import { checkTimeout } from "./_deadline.ts";
 import { TlsError } from "./errors.ts";
 import { pendingReadOf, type TlsStream } from "./stream.ts";
 
-/** Options of {@linkcode tlsCloseAsync}. */
+/**
+ * Options of {@linkcode tlsCloseAsync}.
+ *
+ * @example Closing every stream on shutdown, with a short wait for each peer
+ * ```ts
+ * import { tlsCloseAsync, type TlsCloseOptions, type TlsStream } from "@quartz/std/tls";
+ *
+ * const force = new AbortController(); // e.g. aborted on a second Ctrl-C
+ * const closing: TlsCloseOptions = { timeoutMs: 200, signal: force.signal };
+ *
+ * async function closeAll(streams: Iterable<TlsStream>): Promise<void> {
+ *   // A forced close rejects with force.signal.reason; the connection is released either way.
+ *   await Promise.allSettled([...streams].map((stream) => tlsCloseAsync(stream, closing)));
+ * }
+ * ```
+ */
 export interface TlsCloseOptions {
   /**
    * How long to wait for the peer's close_notify (discarding any data that

@@ -3,7 +3,26 @@ import { handshake } from "./_handshake.ts";
 import { toTlsError } from "./_map_error.ts";
 import type { TlsStream } from "./stream.ts";
 
-/** Options of {@linkcode tlsConnectAsync}. */
+/**
+ * Options of {@linkcode tlsConnectAsync}.
+ *
+ * @example A client for a service signed by a private CA
+ * ```ts
+ * import { tlsConnectAsync, type TlsConnectOptions, type TlsStream } from "@quartz/std/tls";
+ *
+ * function connect(caPem: string, signal: AbortSignal): Promise<TlsStream> {
+ *   const options: TlsConnectOptions = {
+ *     hostname: "localhost", // sent as SNI and checked against the certificate
+ *     port: 8443,
+ *     caCerts: [caPem], // trusted instead of the system roots
+ *     alpnProtocols: ["http/1.1"],
+ *     timeoutMs: 5000, // connect plus handshake
+ *     signal,
+ *   };
+ *   return tlsConnectAsync(options);
+ * }
+ * ```
+ */
 export interface TlsConnectOptions {
   /**
    * Server name: used for SNI and checked against the certificate.

@@ -12,6 +12,21 @@
  *   `tlsCloseAsync`, or by a write that timed out or was cancelled).
  * - `busy`: a second read (or write) started while one was in progress.
  * - `io`: any other I/O failure; `cause` holds the original error.
+ *
+ * @example Deciding from the code whether a failure is worth a retry
+ * ```ts
+ * import { TlsError, type TlsErrorCode } from "@quartz/std/tls";
+ * import assert from "node:assert/strict";
+ *
+ * function retryable(code: TlsErrorCode): boolean {
+ *   // The peer went away mid-stream: a new connection may succeed.
+ *   return code === "reset" || code === "truncated";
+ * }
+ *
+ * const error = new TlsError("certificate", "Certificate for localhost has expired");
+ * assert.equal(retryable(error.code), false);
+ * assert.equal(retryable("reset"), true);
+ * ```
  */
 export type TlsErrorCode =
   | "handshake"
@@ -23,7 +38,22 @@ export type TlsErrorCode =
   | "busy"
   | "io";
 
-/** Options of the {@linkcode TlsError} constructor. */
+/**
+ * Options of the {@linkcode TlsError} constructor.
+ *
+ * @example Keeping the original error as the cause
+ * ```ts
+ * import { TlsError, type TlsErrorOptions } from "@quartz/std/tls";
+ * import assert from "node:assert/strict";
+ *
+ * const options: TlsErrorOptions = {
+ *   cause: new Deno.errors.ConnectionReset("Connection reset by peer"),
+ * };
+ * const error = new TlsError("reset", "Connection to 127.0.0.1:8443 was reset", options);
+ * assert.equal(error.code, "reset");
+ * assert.ok(error.cause instanceof Deno.errors.ConnectionReset);
+ * ```
+ */
 export interface TlsErrorOptions {
   /**
    * The error that caused this one, usually a `Deno.errors.*` instance.

@@ -1,4 +1,26 @@
-/** Options of {@linkcode tlsListen}: the address plus the certificate, as PEM text or file paths. */
+/**
+ * Options of {@linkcode tlsListen}: the address plus the certificate, as PEM text or file paths.
+ *
+ * @example Certificate files, a free loopback port, and a check of the options
+ * ```ts
+ * import { tlsListen, type TlsListenOptions } from "@quartz/std/tls";
+ * import assert from "node:assert/strict";
+ *
+ * const options: TlsListenOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: 0, // read the chosen port from listener.addr
+ *   certFile: "cert.pem",
+ *   keyFile: "key.pem",
+ *   alpnProtocols: ["http/1.1"],
+ * };
+ * function listen(): Deno.TlsListener {
+ *   return tlsListen(options);
+ * }
+ *
+ * // Without a certificate, tlsListen throws before binding anything.
+ * assert.throws(() => tlsListen({ hostname: "127.0.0.1", port: 0 }), TypeError);
+ * ```
+ */
 export interface TlsListenOptions {
   /**
    * Interface to bind.

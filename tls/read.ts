@@ -1,7 +1,23 @@
 import { checkTimeout } from "./_deadline.ts";
 import { readChunk, type TlsIoOptions, type TlsStream } from "./stream.ts";
 
-/** Options of {@linkcode tlsReadAsync}. */
+/**
+ * Options of {@linkcode tlsReadAsync}.
+ *
+ * @example Counting a download's bytes through one reused buffer
+ * ```ts
+ * import { tlsReadAsync, type TlsReadOptions, type TlsStream } from "@quartz/std/tls";
+ *
+ * async function countBytes(stream: TlsStream): Promise<number> {
+ *   const options: TlsReadOptions = { buffer: new Uint8Array(64 * 1024), timeoutMs: 30_000 };
+ *   let total = 0;
+ *   for (let chunk; (chunk = await tlsReadAsync(stream, 64 * 1024, options)) !== null;) {
+ *     total += chunk.byteLength; // chunk is a view of options.buffer: use it before the next read
+ *   }
+ *   return total;
+ * }
+ * ```
+ */
 export interface TlsReadOptions extends TlsIoOptions {
   /**
    * Read into this buffer instead of fresh memory, and return a view of it

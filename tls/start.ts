@@ -3,7 +3,24 @@ import { handshake } from "./_handshake.ts";
 import { closeQuietly, toTlsError } from "./_map_error.ts";
 import type { TlsStream } from "./stream.ts";
 
-/** Options of {@linkcode tlsStartAsync}. */
+/**
+ * Options of {@linkcode tlsStartAsync}.
+ *
+ * @example Upgrading an SMTP connection after STARTTLS
+ * ```ts
+ * import { tlsStartAsync, type TlsStartOptions, type TlsStream } from "@quartz/std/tls";
+ *
+ * const startOptions: TlsStartOptions = {
+ *   hostname: "localhost", // the name the server's certificate must carry
+ *   timeoutMs: 5000,
+ * };
+ *
+ * // Call once the server has answered "220 Ready to start TLS" in plaintext.
+ * function upgrade(tcp: Deno.TcpConn): Promise<TlsStream> {
+ *   return tlsStartAsync(tcp, startOptions);
+ * }
+ * ```
+ */
 export interface TlsStartOptions {
   /**
    * Server name: used for SNI and checked against the certificate.

@@ -2,7 +2,22 @@ import { closedError, closeQuietly, toTlsError } from "./_map_error.ts";
 import { checkTimeout, raceShared, SharedTimer } from "./_deadline.ts";
 import { TlsError } from "./errors.ts";
 
-/** Timeout and cancellation of one read or write. */
+/**
+ * Timeout and cancellation of one read or write.
+ *
+ * @example One timeout and shutdown signal for every read of a session
+ * ```ts
+ * import { tlsReadAsync, type TlsIoOptions, type TlsStream } from "@quartz/std/tls";
+ *
+ * const shutdown = new AbortController();
+ * // Idle peers get 30 s per read; shutdown.abort() cancels every pending read.
+ * const io: TlsIoOptions = { timeoutMs: 30_000, signal: shutdown.signal };
+ *
+ * async function nextChunk(stream: TlsStream): Promise<Uint8Array | null> {
+ *   return await tlsReadAsync(stream, 16 * 1024, io);
+ * }
+ * ```
+ */
 export interface TlsIoOptions {
   /**
    * Give up after this many milliseconds with a `TimeoutError` DOMException.
