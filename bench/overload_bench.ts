@@ -7,7 +7,8 @@
 //    persistent HTTP/1.1 TLS connections opened before each run, latency
 //    from each request's intended send time, so no coordinated omission)
 //    offers 4x the measured capacity to: ours with shedding (maxInFlight =
-//    BACKEND, maxQueueMs), ours in adaptive mode, ours without, and
+//    BACKEND, maxQueueMs), ours in adaptive mode (maxInFlight = BACKEND,
+//    and without maxInFlight: the adaptive limit), ours without, and
 //    Deno.serve. The same client measures the capacity (closed loop) and
 //    the unloaded baseline. Printed: the unloaded p99,
 //    the admitted (200) p99 under overload and its ratio to the unloaded one
@@ -53,6 +54,7 @@ const CLIENT_CONNECTIONS = Number(
 type Kind =
   | "shed"
   | "adaptive"
+  | "adaptive-auto"
   | "noshed"
   | "deno"
   | "log-off"
@@ -106,6 +108,13 @@ async function runServer(kind: Kind, logPath: string): Promise<void> {
     // No queue limit to tune: the CoDel controller decides (5 ms target).
     http.httpServeTlsOpts(
       { ...config, maxInFlight: BACKEND, adaptiveShedding: true },
+      { cert, key },
+      slow,
+    );
+  } else if (kind === "adaptive-auto") {
+    // Nothing to tune: the in-flight limit adapts to the slots' hold times.
+    http.httpServeTlsOpts(
+      { ...config, adaptiveShedding: true },
       { cert, key },
       slow,
     );
@@ -310,10 +319,13 @@ async function overload(): Promise<void> {
   console.log(describe(`ours, shedding, ${OVERLOAD}x`, loaded));
   const names = {
     adaptive: "ours, adaptive (CoDel)",
+    "adaptive-auto": "ours, adaptive, no maxInFlight",
     noshed: "ours, no shedding",
     deno: "Deno.serve",
   };
-  for (const kind of ["adaptive", "noshed", "deno"] as const) {
+  for (
+    const kind of ["adaptive", "adaptive-auto", "noshed", "deno"] as const
+  ) {
     const s = await spawn(kind);
     await openLoop(s.port, cap * 0.25, 0.5);
     const l = await openLoop(s.port, rate, SECONDS);

@@ -60,8 +60,10 @@ function shedderFor(
   return new LoadShedder({
     maxConnections: options.maxConnections ?? Infinity,
     shedBeforeHandshake: before ?? true,
-    // Adaptive mode needs a queue to measure: a generous default limit.
-    maxInFlight: options.maxInFlight ?? (adaptive === false ? Infinity : 1024),
+    // Without maxInFlight, adaptive mode adapts the limit itself.
+    ...(options.maxInFlight !== undefined || adaptive === false
+      ? { maxInFlight: options.maxInFlight ?? Infinity }
+      : {}),
     maxQueueMs: options.maxQueueMs ?? 1000,
     adaptive,
     retryAfterSeconds: retry,

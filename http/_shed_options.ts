@@ -6,9 +6,15 @@ import type { LoadShedderOptions } from "./load_shed_types.ts";
 export interface ShedConfig {
   maxConnections: number;
   shedBeforeHandshake: boolean;
+  /** The fixed limit, or the initial one of an adaptive limit. */
   maxInFlight: number;
   /** `maxInFlight` plus the slots only the critical class may use. */
   criticalLimit: number;
+  /**
+   * The critical reserve the user set, or NaN for the default (a tenth of
+   * the limit, at least 1, recomputed as an adaptive limit moves).
+   */
+  criticalReserve: number;
   maxQueueMs: number;
   maxQueueLength: number;
   /** A copy of `priorities`. */
@@ -16,6 +22,13 @@ export interface ShedConfig {
   retryAfterSeconds: number;
   /** The adaptive mode's bounds, or `undefined` when it is off. */
   adaptive: { targetMs: number; intervalMs: number } | undefined;
+  /**
+   * The bounds of the adaptive concurrency limit, or `undefined` when the
+   * limit is fixed (adaptive mode off, or `maxInFlight` set).
+   */
+  adaptiveLimit:
+    | { initialLimit: number; minLimit: number; maxLimit: number }
+    | undefined;
 }
 
 const RFC_CLASS = /^[\x21-\x7e]+$/;
@@ -23,12 +36,16 @@ const RFC_CLASS = /^[\x21-\x7e]+$/;
 /**
  * Checks `options` and applies the defaults.
  *
- * @throws {RangeError} If a limit is negative or NaN, or `priorities` is
- *   empty, has duplicates or names that are not visible ASCII.
+ * @throws {RangeError} If a limit is negative or NaN, a bound of the
+ *   adaptive limit is not an integer of at least 1 (or `maxLimit` is below
+ *   `minLimit`), or `priorities` is empty, has duplicates or names that are
+ *   not visible ASCII.
  */
 export function resolveShedOptions(options: LoadShedderOptions): ShedConfig {
   const maxConnections = limit("maxConnections", options.maxConnections);
-  const maxInFlight = limit("maxInFlight", options.maxInFlight);
+  const adaptiveLimit = adaptiveLimitOf(options);
+  const maxInFlight = adaptiveLimit?.initialLimit ??
+    limit("maxInFlight", options.maxInFlight);
   const maxQueueMs = limit("maxQueueMs", options.maxQueueMs ?? 1000);
   const maxQueueLength = limit(
     "maxQueueLength",
@@ -39,6 +56,7 @@ export function resolveShedOptions(options: LoadShedderOptions): ShedConfig {
       ? Math.max(1, Math.ceil(maxInFlight / 10))
       : 0);
   const criticalLimit = maxInFlight + limit("criticalReserve", reserve);
+  const criticalReserve = options.criticalReserve ?? NaN;
   const retryAfterSeconds = limit(
     "retryAfterSeconds",
     options.retryAfterSeconds ?? 1,
@@ -66,12 +84,46 @@ export function resolveShedOptions(options: LoadShedderOptions): ShedConfig {
     shedBeforeHandshake: options.shedBeforeHandshake ?? true,
     maxInFlight,
     criticalLimit,
+    criticalReserve,
     maxQueueMs,
     maxQueueLength,
     classes: [...classes],
     retryAfterSeconds,
     adaptive,
+    adaptiveLimit,
   };
+}
+
+/** The adaptive limit's bounds when adaptive mode is on without maxInFlight. */
+function adaptiveLimitOf(
+  options: LoadShedderOptions,
+): ShedConfig["adaptiveLimit"] {
+  const mode = options.adaptive ?? false;
+  if (mode === false || options.maxInFlight !== undefined) return undefined;
+  const a = mode === true ? {} : mode;
+  const minLimit = atLeastOne("adaptive.minLimit", a.minLimit ?? 2);
+  const maxLimit = atLeastOne("adaptive.maxLimit", a.maxLimit ?? 1024);
+  if (maxLimit < minLimit) {
+    throw new RangeError(
+      `Option adaptive.maxLimit must be at least minLimit ${minLimit}: ${maxLimit}`,
+    );
+  }
+  const initial = atLeastOne("adaptive.initialLimit", a.initialLimit ?? 20);
+  return {
+    initialLimit: Math.min(maxLimit, Math.max(minLimit, initial)),
+    minLimit,
+    maxLimit,
+  };
+}
+
+/** A finite integer limit of at least 1. */
+function atLeastOne(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(
+      `Option ${name} must be an integer of at least 1: ${value}`,
+    );
+  }
+  return value;
 }
 
 /** A non-negative limit; `undefined` means no limit. */

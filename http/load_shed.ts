@@ -1,4 +1,5 @@
 import { AdaptiveController } from "./_codel.ts";
+import { ConcurrencyLimit } from "./_concurrency_limit.ts";
 import {
   FifoQueue,
   popLowerThan,
@@ -22,10 +23,12 @@ import type { ShedCounts, ShedReason } from "./metrics_snapshot.ts";
 /**
  * Admission control for connections and requests: connection and in-flight
  * limits, a bounded wait by priority class, and an optional adaptive mode
- * that shortens the wait to a target while the queue stands and sheds whole
- * low classes under overload. A request is let in to wait only if its place
- * in line is predicted to get a slot within its bound, so a refused request
- * is nearly always refused at once. Every shed is counted by reason.
+ * that shortens the wait to a target while the queue stands, sheds whole
+ * low classes under overload and, without `maxInFlight`, adapts the
+ * in-flight limit to how long slots are held. A request is let in to wait
+ * only if its place in line is predicted to get a slot within its bound, so
+ * a refused request is nearly always refused at once. Every shed is counted
+ * by reason.
  *
  * @example Admit a request, shed when full
  * ```ts
@@ -53,6 +56,10 @@ export class LoadShedder {
   #metrics: ServerMetrics | undefined;
   #now: () => number;
   #codel: AdaptiveController | undefined;
+  /** The adaptive limit (adaptive mode without maxInFlight). */
+  #limiter: ConcurrencyLimit | undefined;
+  /** The critical reserve set by the user; NaN: a tenth of the limit. */
+  #reserve: number;
   #predictor = new WaitPredictor();
   /** Whether slots are timed for the prediction (finite maxInFlight). */
   #track: boolean;
@@ -76,8 +83,10 @@ export class LoadShedder {
    * Creates a controller; it holds no resource until a request waits.
    *
    * @param options Limits, classes and mode.
-   * @throws {RangeError} If a limit is negative or NaN, or `priorities` is
-   *   empty, has duplicates or names that are not visible ASCII.
+   * @throws {RangeError} If a limit is negative or NaN, a bound of the
+   *   adaptive limit is not an integer of at least 1 (or `maxLimit` is below
+   *   `minLimit`), or `priorities` is empty, has duplicates or names that are
+   *   not visible ASCII.
    */
   constructor(options: LoadShedderOptions = {}) {
     const cfg = resolveShedOptions(options);
@@ -86,6 +95,7 @@ export class LoadShedder {
     this.#maxQueueMs = cfg.maxQueueMs;
     this.#maxQueueLength = cfg.maxQueueLength;
     this.#criticalLimit = cfg.criticalLimit;
+    this.#reserve = cfg.criticalReserve;
     this.#retryAfter = cfg.retryAfterSeconds;
     const classes = cfg.classes;
     this.#classes = classes;
@@ -101,11 +111,26 @@ export class LoadShedder {
         classes.length,
       );
     }
+    const bounds = cfg.adaptiveLimit;
+    if (bounds !== undefined) {
+      this.#limiter = new ConcurrencyLimit(
+        bounds.initialLimit,
+        bounds.minLimit,
+        bounds.maxLimit,
+      );
+    }
     this.#track = Number.isFinite(this.#maxInFlight);
+    if (this.#track) this.#metrics?.concurrencyLimitChanged(this.#maxInFlight);
     this.#releaseFn = (s, admittedAt) => {
       if (!Number.isNaN(admittedAt)) {
-        s.#predictor.recordHold(s.#now() - admittedAt);
+        const now = s.#now();
+        const hold = now - admittedAt;
+        s.#predictor.recordHold(hold);
         if (s.#track) s.#predictor.forget(admittedAt);
+        const limiter = s.#limiter;
+        if (limiter?.sample(hold, admittedAt, now, s.#inFlight)) {
+          s.#setLimit(limiter.limit);
+        }
       }
       s.#releaseSlot();
     };
@@ -228,6 +253,7 @@ export class LoadShedder {
       shed: { ...this.#shed },
       adaptiveShedding: this.#classes.slice(this.#classes.length - level)
         .reverse(),
+      concurrencyLimit: this.#maxInFlight,
     };
   }
 
@@ -349,6 +375,16 @@ export class LoadShedder {
       this.#clearTimer();
       this.#codel?.queueChanged(true, NaN);
     }
+  }
+
+  /** Applies a new adaptive limit; a larger one admits waiters next. */
+  #setLimit(limit: number): void {
+    this.#maxInFlight = limit;
+    const reserve = Number.isNaN(this.#reserve)
+      ? Math.max(1, Math.ceil(limit / 10))
+      : this.#reserve;
+    this.#criticalLimit = limit + reserve;
+    this.#metrics?.concurrencyLimitChanged(limit);
   }
 
   #releaseSlot(): void {

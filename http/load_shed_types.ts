@@ -25,6 +25,29 @@ export interface AdaptiveShedOptions {
    * @default {100}
    */
   intervalMs?: number;
+  /**
+   * Without `maxInFlight`, the adaptive mode limits the requests handled at
+   * once by itself (a gradient limiter after Netflix's "Gradient2" and TCP
+   * Vegas): it learns how long a slot is held without load, shrinks the
+   * limit as hold times grow (a backend queueing internally) and grows it
+   * while they stay flat. This is the limit it starts from. Ignored when
+   * `maxInFlight` is set.
+   *
+   * @default {20}
+   */
+  initialLimit?: number;
+  /**
+   * The lowest the adaptive limit goes (see `initialLimit`).
+   *
+   * @default {2}
+   */
+  minLimit?: number;
+  /**
+   * The highest the adaptive limit goes (see `initialLimit`).
+   *
+   * @default {1024}
+   */
+  maxLimit?: number;
 }
 
 /** Options for {@linkcode LoadShedder}. */
@@ -44,9 +67,11 @@ export interface LoadShedderOptions {
    */
   shedBeforeHandshake?: boolean;
   /**
-   * Requests handled at once; more wait in a queue.
+   * Requests handled at once; more wait in a queue. In adaptive mode
+   * without it, the limit adapts to the hold times of slots (see
+   * {@linkcode AdaptiveShedOptions.initialLimit}).
    *
-   * @default {Infinity}
+   * @default {Infinity} (adaptive in adaptive mode)
    */
   maxInFlight?: number;
   /**
@@ -75,7 +100,7 @@ export interface LoadShedderOptions {
   /**
    * Slots above `maxInFlight` only the critical class may use.
    *
-   * @default {Math.max(1, Math.ceil(maxInFlight / 10)) (0 when maxInFlight is Infinity)}
+   * @default {Math.max(1, Math.ceil(maxInFlight / 10)) (0 when maxInFlight is Infinity; of the current limit when it adapts)}
    */
   criticalReserve?: number;
   /**
@@ -160,4 +185,10 @@ export interface LoadShedderStats {
   shed: ShedCounts;
   /** Classes the adaptive mode sheds now, lowest first. */
   adaptiveShedding: string[];
+  /**
+   * Requests admitted at once now (the critical reserve not counted):
+   * `maxInFlight`, or the adaptive limit's current value in adaptive mode
+   * without `maxInFlight`; Infinity without a limit.
+   */
+  concurrencyLimit: number;
 }

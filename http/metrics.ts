@@ -47,6 +47,7 @@ export class ServerMetrics {
   #total = 0;
   #inFlight = 0;
   #queued = 0;
+  #limit = NaN;
   // Index = status / 100, so 1..5 are used.
   #byClass = new Float64Array(6);
   #tHandshake = 0;
@@ -123,6 +124,18 @@ export class ServerMetrics {
   /** A request left the admission queue (admitted or shed). */
   requestDequeued(): void {
     this.#queued--;
+  }
+
+  /**
+   * The in-flight limit of admission control is now `limit` (fixed, or
+   * moved by the adaptive mode); exported as the
+   * `quartz_http_concurrency_limit` gauge.
+   *
+   * @param limit Requests admitted at once (the critical reserve not
+   *   counted).
+   */
+  concurrencyLimitChanged(limit: number): void {
+    this.#limit = limit;
   }
 
   /** A request was handed to the handler. */
@@ -235,6 +248,7 @@ export class ServerMetrics {
         total: this.#total,
         inFlight: this.#inFlight,
         queued: this.#queued,
+        ...(Number.isNaN(this.#limit) ? {} : { concurrencyLimit: this.#limit }),
         shed: this.#reqShed,
         byStatusClass: {
           "1xx": c[1]!,
@@ -287,6 +301,11 @@ export class ServerMetrics {
     }
     const out = structuredClone(first);
     for (let i = 1; i < stats.length; i++) addInto(out, stats[i]!);
+    const limits = stats.map((s) => s.requests.concurrencyLimit)
+      .filter((l) => l !== undefined);
+    if (limits.length > 0) {
+      out.requests.concurrencyLimit = limits.reduce((a, b) => a + b, 0);
+    }
     return out;
   }
 }

@@ -97,6 +97,11 @@ export interface ServerMetricsSnapshot {
     inFlight: number;
     /** Requests waiting for admission (gauge). */
     queued: number;
+    /**
+     * Requests admission control lets in at once now (gauge): `maxInFlight`,
+     * or the adaptive limit's current value. Absent without a finite limit.
+     */
+    concurrencyLimit?: number;
     /** Requests shed by admission control. */
     shed: number;
     /** Responses by status class. */

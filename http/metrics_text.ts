@@ -100,6 +100,16 @@ export function metricsText(
     base,
     [["", r.queued]],
   );
+  if (r.concurrencyLimit !== undefined) {
+    family(
+      out,
+      `${P}concurrency_limit`,
+      "gauge",
+      "Requests admission control lets in at once now.",
+      base,
+      [["", r.concurrencyLimit]],
+    );
+  }
   family(
     out,
     `${P}requests_shed_total`,

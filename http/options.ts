@@ -365,7 +365,8 @@ export interface HttpServerOptions {
    * Requests handled at once (handlers running or responses being written);
    * more wait, the highest priority class first, for at most `maxQueueMs`.
    *
-   * @default {Infinity} (1024 with `adaptiveShedding`)
+   * @default {Infinity} (with `adaptiveShedding`: a limit learnt from slot
+   * hold times, see {@linkcode AdaptiveShedOptions})
    */
   maxInFlight?: number;
   /**
@@ -389,9 +390,11 @@ export interface HttpServerOptions {
   /**
    * Bounds the wait by the queue's state (adaptive CoDel): up to
    * `intervalMs` for a burst, at most `targetMs` once the queue has stood
-   * for `intervalMs`; sheds whole low classes under overload. `maxQueueMs`
-   * needs no tuning; `maxInFlight` must still bound the concurrency the
-   * backend serves well. `true` for a 5 ms target over 100 ms intervals.
+   * for `intervalMs`; sheds whole low classes under overload. Neither
+   * `maxQueueMs` nor `maxInFlight` needs tuning: without `maxInFlight` the
+   * in-flight limit adapts to slot hold times, shrinking when the backend
+   * slows down (`initialLimit` 20, `minLimit` 2, `maxLimit` 1024). `true`
+   * for a 5 ms target over 100 ms intervals.
    *
    * @default {false}
    */

@@ -738,3 +738,149 @@ Deno.test("LoadShedder keeps its limits, serves waiters in class order and never
     { numRuns: 150 },
   );
 });
+
+/**
+ * Closed-loop clients against a backend that serves `capacity` requests at
+ * once, `serviceMs` each, and queues the rest internally: a slot taken with
+ * `n` in flight is held `serviceMs * ceil(n / capacity)`. A shed client
+ * retries 1 ms later. Runs for `ms` of fake time; returns the limit seen
+ * every 100 ms.
+ */
+async function backendLoad(
+  shedder: LoadShedder,
+  clock: Clock,
+  load: { capacity: number; serviceMs: number; clients: number; ms: number },
+): Promise<number[]> {
+  const end = clock.now + load.ms;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const client = async () => {
+    while (clock.now < end) {
+      const d = await shedder.admit("normal");
+      if (!d.admitted) {
+        await sleep(1);
+        continue;
+      }
+      const n = shedder.stats().inFlight;
+      await sleep(load.serviceMs * Math.ceil(n / load.capacity));
+      d.release();
+    }
+  };
+  const clients = Array.from({ length: load.clients }, client);
+  const limits: number[] = [];
+  while (clock.now < end) {
+    await clock.tickAsync(100);
+    limits.push(shedder.stats().concurrencyLimit);
+  }
+  await clock.tickAsync(1_000);
+  await Promise.all(clients);
+  return limits;
+}
+
+Deno.test("LoadShedder adaptive mode without maxInFlight shrinks the limit toward a queueing backend's capacity and grows it back", async () => {
+  const metrics = new ServerMetrics();
+  await withClock(
+    { adaptive: true, metrics },
+    async (shedder, clock) => {
+      assert.equal(shedder.stats().concurrencyLimit, 20);
+      assert.equal(metrics.snapshot().requests.concurrencyLimit, 20);
+      // Light load first (2 clients on 4 backend slots): the no-load hold.
+      await backendLoad(shedder, clock, {
+        capacity: 4,
+        serviceMs: 5,
+        clients: 2,
+        ms: 500,
+      });
+      // Overload: 40 clients on 4 slots.
+      const loaded = await backendLoad(shedder, clock, {
+        capacity: 4,
+        serviceMs: 5,
+        clients: 40,
+        ms: 5_000,
+      });
+      // From 20 down to about capacity + sqrt(limit); a probe for the
+      // no-load hold time halves it for a moment now and then.
+      const settled = loaded.slice(-30).sort((a, b) => a - b);
+      const median = settled[15]!;
+      assert.ok(
+        median >= 4 && median <= 8 && settled.at(-1)! <= 10,
+        `limit under overload ${loaded.join(" ")}`,
+      );
+      // The backend recovers (capacity 64): hold times stay at the baseline.
+      const recovered = await backendLoad(shedder, clock, {
+        capacity: 64,
+        serviceMs: 5,
+        clients: 40,
+        ms: 5_000,
+      });
+      // Grows while hold times stay flat, up to twice what 40 clients use.
+      const last = recovered.slice(-10).sort((a, b) => a - b);
+      assert.ok(
+        last[5]! >= 40 && last.at(-1)! <= 82,
+        `limit after recovery ${recovered.join(" ")}`,
+      );
+      assert.equal(
+        metrics.snapshot().requests.concurrencyLimit,
+        shedder.stats().concurrencyLimit,
+      );
+    },
+  );
+});
+
+Deno.test("LoadShedder adaptive mode with maxInFlight keeps that fixed limit", async () => {
+  await withClock(
+    { adaptive: true, maxInFlight: 12 },
+    async (shedder, clock) => {
+      const limits = await backendLoad(shedder, clock, {
+        capacity: 2,
+        serviceMs: 5,
+        clients: 40,
+        ms: 2_000,
+      });
+      assert.ok(limits.every((l) => l === 12), limits.join(" "));
+      assert.ok(shedder.stats().admitted > 0);
+    },
+  );
+});
+
+Deno.test("LoadShedder.stats() reports the concurrency limit", () => {
+  assert.equal(new LoadShedder().stats().concurrencyLimit, Infinity);
+  assert.equal(
+    new LoadShedder({ maxInFlight: 7 }).stats().concurrencyLimit,
+    7,
+  );
+  assert.equal(
+    new LoadShedder({ adaptive: { initialLimit: 50, maxLimit: 40 } }).stats()
+      .concurrencyLimit,
+    40,
+  );
+  assert.throws(
+    () => new LoadShedder({ adaptive: { minLimit: 8, maxLimit: 4 } }),
+    RangeError,
+  );
+  assert.throws(
+    () => new LoadShedder({ adaptive: { minLimit: 0 } }),
+    RangeError,
+  );
+});
+
+Deno.test("httpServeTlsOpts() with adaptiveShedding and no maxInFlight reports its adaptive limit in stats() and metricsText()", async () => {
+  const adaptive = startTls(() => new Response("ok"), {
+    adaptiveShedding: { initialLimit: 3 },
+  });
+  const fixed = startTls(() => new Response("ok"), {
+    maxInFlight: 5,
+    adaptiveShedding: { initialLimit: 3 },
+  });
+  try {
+    assert.equal(adaptive.stats().requests.concurrencyLimit, 3);
+    assert.match(
+      adaptive.metricsText(),
+      /^quartz_http_concurrency_limit 3$/m,
+    );
+    assert.equal(fixed.stats().requests.concurrencyLimit, 5);
+  } finally {
+    await adaptive.shutdown({ graceMs: 1_000 });
+    await fixed.shutdown({ graceMs: 1_000 });
+  }
+});

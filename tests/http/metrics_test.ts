@@ -232,3 +232,27 @@ Deno.test("parseExposition() in this test rejects malformed exposition text", ()
   ];
   for (const text of bad) assert.throws(() => parseExposition(text), text);
 });
+
+Deno.test("metricsText() exports the concurrency limit as a gauge only when one is set, summed by merge()", () => {
+  const none = new ServerMetrics();
+  assert.equal(none.snapshot().requests.concurrencyLimit, undefined);
+  assert.equal(
+    parseExposition(metricsText(none.snapshot()))
+      .get("quartz_http_concurrency_limit"),
+    undefined,
+  );
+  const a = new ServerMetrics();
+  a.concurrencyLimitChanged(20);
+  a.concurrencyLimitChanged(6);
+  const families = parseExposition(metricsText(a.snapshot()));
+  assert.equal(families.get("quartz_http_concurrency_limit")?.type, "gauge");
+  assert.equal(value(families, "quartz_http_concurrency_limit"), 6);
+  const b = new ServerMetrics();
+  b.concurrencyLimitChanged(9);
+  const all = ServerMetrics.merge([
+    none.snapshot(),
+    a.snapshot(),
+    b.snapshot(),
+  ]);
+  assert.equal(all.requests.concurrencyLimit, 15);
+});
