@@ -7,6 +7,26 @@ import type { ShedCounts, ShedReason } from "./metrics_snapshot.ts";
  * the queue drains now and then, and at most `targetMs` once it has stood
  * for a whole `intervalMs` (overload), until `intervalMs` pass without a
  * refusal.
+ *
+ * @example A tighter wait target with a bounded adaptive limit
+ * ```ts
+ * import { type AdaptiveShedOptions, LoadShedder } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const adaptive: AdaptiveShedOptions = {
+ *   targetMs: 10,
+ *   intervalMs: 200,
+ *   initialLimit: 8,
+ *   minLimit: 4,
+ *   maxLimit: 64,
+ * };
+ * using shedder = new LoadShedder({ adaptive });
+ * assert.equal(shedder.stats().concurrencyLimit, 8); // no maxInFlight: the limit adapts from 8
+ *
+ * const decision = shedder.admit("normal");
+ * assert.ok(!(decision instanceof Promise) && decision.admitted);
+ * decision.release();
+ * ```
  */
 export interface AdaptiveShedOptions {
   /**
@@ -50,7 +70,41 @@ export interface AdaptiveShedOptions {
   maxLimit?: number;
 }
 
-/** Options for {@linkcode LoadShedder}. */
+/**
+ * Options for {@linkcode LoadShedder}.
+ *
+ * @example Limits with a reserve for the critical class
+ * ```ts
+ * import { LoadShedder, type LoadShedderOptions, ServerMetrics } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const metrics = new ServerMetrics();
+ * const options: LoadShedderOptions = {
+ *   maxConnections: 2,
+ *   maxInFlight: 1,
+ *   maxQueueMs: 0,
+ *   criticalReserve: 1,
+ *   retryAfterSeconds: 2,
+ *   metrics,
+ * };
+ * using shedder = new LoadShedder(options);
+ *
+ * assert.ok(shedder.tryAdmitConnection());
+ * assert.ok(shedder.tryAdmitConnection());
+ * assert.ok(!shedder.tryAdmitConnection()); // maxConnections reached
+ *
+ * const normal = shedder.admit("normal");
+ * const critical = shedder.admit("critical"); // uses the reserved slot
+ * const low = shedder.admit("low");
+ * assert.ok(!(normal instanceof Promise) && normal.admitted);
+ * assert.ok(!(critical instanceof Promise) && critical.admitted);
+ * assert.ok(!(low instanceof Promise) && !low.admitted);
+ * assert.equal(low.retryAfterSeconds, 2);
+ * assert.equal(metrics.snapshot().connections.shed, 1);
+ * normal.release();
+ * critical.release();
+ * ```
+ */
 export interface LoadShedderOptions {
   /**
    * Connections admitted at once; more are shed by `tryAdmitConnection()`.
@@ -131,7 +185,31 @@ export interface LoadShedderOptions {
   now?: () => number;
 }
 
-/** Options for {@linkcode LoadShedder.admit}. */
+/**
+ * Options for {@linkcode LoadShedder.admit}.
+ *
+ * @example Abandoning the wait when the client goes away
+ * ```ts
+ * import { type AdmitOptions, LoadShedder } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * using shedder = new LoadShedder({ maxInFlight: 1, maxQueueMs: 1000 });
+ * const first = shedder.admit("normal");
+ * assert.ok(!(first instanceof Promise) && first.admitted);
+ *
+ * const controller = new AbortController();
+ * const options: AdmitOptions = { signal: controller.signal };
+ * const waiting = shedder.admit("normal", options);
+ * assert.ok(waiting instanceof Promise); // queued behind the first request
+ * assert.equal(shedder.stats().queued, 1);
+ *
+ * const gone = new Error("Client disconnected");
+ * controller.abort(gone);
+ * await assert.rejects(waiting, (error) => error === gone);
+ * assert.equal(shedder.stats().queued, 0);
+ * first.release();
+ * ```
+ */
 export interface AdmitOptions {
   /**
    * Abandons the wait: the promise rejects with `signal.reason`.
@@ -141,7 +219,25 @@ export interface AdmitOptions {
   signal?: AbortSignal;
 }
 
-/** A granted slot; call `release()` once the response is finished. */
+/**
+ * A granted slot; call `release()` once the response is finished.
+ *
+ * @example Holding the slot for the handler's duration with `using`
+ * ```ts
+ * import { LoadShedder } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * using shedder = new LoadShedder({ maxInFlight: 4 });
+ * const decision = await shedder.admit("normal");
+ * if (decision.admitted) {
+ *   using _slot = decision; // released when the block ends
+ *   assert.equal(decision.priority, "normal");
+ *   assert.equal(decision.queuedMs, 0); // a free slot, no wait
+ *   assert.equal(shedder.stats().inFlight, 1);
+ * }
+ * assert.equal(shedder.stats().inFlight, 0);
+ * ```
+ */
 export interface Admission {
   /** Always `true`, to tell it from a {@linkcode ShedDecision}. */
   readonly admitted: true;
@@ -155,7 +251,33 @@ export interface Admission {
   [Symbol.dispose](): void;
 }
 
-/** A refused request: answer 503 with `Retry-After`. */
+/**
+ * A refused request: answer 503 with `Retry-After`.
+ *
+ * @example Turning a refusal into a 503 response
+ * ```ts
+ * import { LoadShedder, type ShedDecision } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * function unavailable(decision: ShedDecision): Response {
+ *   return new Response("Service Unavailable", {
+ *     status: 503,
+ *     headers: { "Retry-After": String(decision.retryAfterSeconds) },
+ *   });
+ * }
+ *
+ * using shedder = new LoadShedder({ maxInFlight: 1, maxQueueMs: 0, retryAfterSeconds: 3 });
+ * const held = shedder.admit("normal");
+ * const refused = shedder.admit("low");
+ * assert.ok(!(refused instanceof Promise) && !refused.admitted);
+ * assert.equal(refused.reason, "queue_timeout");
+ *
+ * const response = unavailable(refused);
+ * assert.equal(response.status, 503);
+ * assert.equal(response.headers.get("Retry-After"), "3");
+ * if (!(held instanceof Promise) && held.admitted) held.release();
+ * ```
+ */
 export interface ShedDecision {
   /** Always `false`. */
   readonly admitted: false;
@@ -167,7 +289,27 @@ export interface ShedDecision {
   readonly retryAfterSeconds: number;
 }
 
-/** Counters and state of a {@linkcode LoadShedder}. */
+/**
+ * Counters and state of a {@linkcode LoadShedder}.
+ *
+ * @example Reading the counters after a refusal
+ * ```ts
+ * import { LoadShedder, type LoadShedderStats } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * using shedder = new LoadShedder({ maxInFlight: 1, maxQueueMs: 0 });
+ * const held = shedder.admit("low");
+ * shedder.admit("normal"); // refused: no slot free and no queueing
+ *
+ * const stats: LoadShedderStats = shedder.stats();
+ * assert.equal(stats.inFlight, 1);
+ * assert.equal(stats.concurrencyLimit, 1);
+ * assert.deepEqual(stats.admittedByClass, { critical: 0, normal: 0, low: 1 });
+ * assert.equal(stats.shed.queue_timeout, 1);
+ * assert.deepEqual(stats.adaptiveShedding, []); // adaptive mode is off
+ * if (!(held instanceof Promise) && held.admitted) held.release();
+ * ```
+ */
 export interface LoadShedderStats {
   /** Connections admitted and not released. */
   openConnections: number;

@@ -6,7 +6,24 @@ import type {
   TimeoutKind,
 } from "./metrics_snapshot.ts";
 
-/** Options for {@linkcode ServerMetrics}. */
+/**
+ * Options for {@linkcode ServerMetrics}.
+ *
+ * @example Coarse latency buckets for a slow backend
+ * ```ts
+ * import { ServerMetrics, type ServerMetricsOptions } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const options: ServerMetricsOptions = { latencyBucketsMs: [10, 100, 1000] };
+ * const metrics = new ServerMetrics(options);
+ * metrics.requestStarted();
+ * metrics.requestFinished(200, 42);
+ *
+ * const { latency } = metrics.snapshot();
+ * assert.deepEqual(latency.boundsMs, [10, 100, 1000]);
+ * assert.deepEqual(latency.counts, [0, 1, 1, 1]); // cumulative, then +Inf
+ * ```
+ */
 export interface ServerMetricsOptions {
   /**
    * Latency bucket upper bounds in milliseconds, strictly increasing.

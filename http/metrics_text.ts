@@ -6,7 +6,24 @@ import {
 } from "./_prometheus_text.ts";
 import type { ServerMetricsSnapshot } from "./metrics_snapshot.ts";
 
-/** Options for {@linkcode metricsText}. */
+/**
+ * Options for {@linkcode metricsText}.
+ *
+ * @example Labelling every sample with the worker and the region
+ * ```ts
+ * import { metricsText, type MetricsTextOptions, ServerMetrics } from "@quartz/std/http";
+ * import assert from "node:assert/strict";
+ *
+ * const metrics = new ServerMetrics();
+ * metrics.connectionAccepted();
+ * const options: MetricsTextOptions = { labels: { worker: "1", region: "eu-west" } };
+ * const text = metricsText(metrics.snapshot(), options);
+ * assert.match(text, /^quartz_http_connections_open\{worker="1",region="eu-west"\} 1$/m);
+ *
+ * // Label names follow the Prometheus rules.
+ * assert.throws(() => metricsText(metrics.snapshot(), { labels: { "1st": "x" } }), RangeError);
+ * ```
+ */
 export interface MetricsTextOptions {
   /**
    * Constant labels added to every sample, e.g. `{ worker: "1" }`. Names must
