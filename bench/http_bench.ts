@@ -13,6 +13,8 @@
 // (default 2): the servers alternate round by round and the best round of
 // each is printed, so load from other processes hits both alike.
 
+import { runWrk, spawnServer, warmUp, type WrkFigures } from "./_harness.ts";
+
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? "5");
 const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? "50");
 const THREADS = Number(Deno.env.get("BENCH_THREADS") ?? "2");
@@ -89,84 +91,33 @@ async function runServer(kind: Kind, tls: boolean): Promise<void> {
   else httpServeOpts(config, handler);
 }
 
-interface Figures {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: string;
-}
-
-function toMs(value: string, unit: string): number {
-  const n = Number(value);
-  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
-}
-
-async function wrk(url: string, close: boolean): Promise<Figures> {
-  const args = [
-    `-t${THREADS}`,
-    `-c${CONNECTIONS}`,
-    `-d${SECONDS}s`,
-    "--latency",
-    ...(close ? ["-H", "Connection: close"] : []),
-    url,
-  ];
-  const out = await new Deno.Command("wrk", { args, stderr: "inherit" })
-    .output();
-  const text = new TextDecoder().decode(out.stdout);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
-  const p50 = /\s50%\s+([\d.]+)(us|ms|s)/.exec(text);
-  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(text);
-  const errors = /Socket errors:.*|Non-2xx.*/.exec(text)?.[0] ?? "";
-  return {
-    rps,
-    p50: p50 ? toMs(p50[1]!, p50[2]!) : NaN,
-    p99: p99 ? toMs(p99[1]!, p99[2]!) : NaN,
-    errors,
-  };
-}
+type Figures = WrkFigures;
 
 async function measure(kind: Kind, close: boolean): Promise<Figures> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      "--allow-read=testdata",
-      "--allow-env",
-      new URL(import.meta.url).pathname,
-      "--serve",
-      kind,
-      TLS ? "tls" : "tcp",
-      close ? "close" : "keep-alive",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let port = 0;
-  while (port === 0) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`Server ${kind} exited before listening`);
-    seen += value;
-    port = Number(/PORT (\d+)/.exec(seen)?.[1] ?? 0);
-  }
+  const server = await spawnServer(kind, [
+    "--allow-net=127.0.0.1",
+    "--allow-read=testdata",
+    "--allow-env",
+    new URL(import.meta.url).pathname,
+    "--serve",
+    kind,
+    TLS ? "tls" : "tcp",
+    close ? "close" : "keep-alive",
+  ]);
   try {
-    const scheme = TLS ? "https" : "http";
-    // Warm up the JIT before measuring.
-    await wrkQuiet(`${scheme}://127.0.0.1:${port}/`);
-    return await wrk(`${scheme}://127.0.0.1:${port}/`, close);
+    const url = `${TLS ? "https" : "http"}://127.0.0.1:${server.port}/`;
+    await warmUp(url, CONNECTIONS);
+    return await runWrk([
+      `-t${THREADS}`,
+      `-c${CONNECTIONS}`,
+      `-d${SECONDS}s`,
+      "--latency",
+      ...(close ? ["-H", "Connection: close"] : []),
+      url,
+    ]);
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    await reader.cancel();
+    await server.stop();
   }
-}
-
-async function wrkQuiet(url: string): Promise<void> {
-  await new Deno.Command("wrk", {
-    args: ["-t1", `-c${CONNECTIONS}`, "-d1s", url],
-    stdout: "null",
-  }).output();
 }
 
 function best(a: Figures | null, b: Figures): Figures {

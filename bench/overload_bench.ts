@@ -30,6 +30,7 @@
 // 2 * SERVICE_MS), BENCH_CONNECTIONS (wrk, default 50), BENCH_ROUNDS (log
 // part, default 1), BENCH_CLIENT_CONNECTIONS (overload client, default 64).
 
+import { runWrk, type ServerProcess, spawnServer } from "./_harness.ts";
 import {
   closedLoop,
   type LoadResult as Load,
@@ -163,43 +164,17 @@ async function runServer(kind: Kind, logPath: string): Promise<void> {
 }
 
 /** Starts a server subprocess; returns its port and a stop function. */
-async function spawn(
-  kind: Kind,
-  logPath = "",
-): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1",
-      "--allow-read=testdata",
-      `--allow-write=${logPath || "testdata"}`,
-      "--allow-env",
-      new URL(import.meta.url).pathname,
-      "--serve",
-      kind,
-      logPath,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  let port = 0;
-  while (port === 0) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`Server ${kind} exited before listening`);
-    seen += value;
-    port = Number(/PORT (\d+)/.exec(seen)?.[1] ?? 0);
-  }
-  return {
-    port,
-    pid: child.pid,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await reader.cancel();
-    },
-  };
+function spawn(kind: Kind, logPath = ""): Promise<ServerProcess> {
+  return spawnServer(kind, [
+    "--allow-net=127.0.0.1",
+    "--allow-read=testdata",
+    `--allow-write=${logPath || "testdata"}`,
+    "--allow-env",
+    new URL(import.meta.url).pathname,
+    "--serve",
+    kind,
+    logPath,
+  ]);
 }
 
 const CA = await Deno.readTextFile("testdata/ca.pem");
@@ -275,15 +250,8 @@ async function wrkRps(
 ): Promise<WrkResult> {
   const url = `https://127.0.0.1:${server.port}/`;
   const run = async (args: string[]) => {
-    const out = await new Deno.Command("wrk", {
-      args: [...args, url],
-      stderr: "inherit",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    return {
-      rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1] ?? NaN),
-      total: Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN),
-    };
+    const { rps, text } = await runWrk([...args, url]);
+    return { rps, total: Number(/(\d+) requests in/.exec(text)?.[1] ?? NaN) };
   };
   const warm = await run(["-t1", `-c${CONNECTIONS}`, "-d1s"]);
   const cpu0 = await cpuSeconds(server.pid);

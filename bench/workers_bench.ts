@@ -12,6 +12,7 @@
 // the same cores as the server, so on a 2-core machine the gain is bounded.
 
 import { httpServeTlsWorkers } from "../http/mod.ts";
+import { runWrk, type WrkFigures } from "./_harness.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? "5");
 const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? "50");
@@ -20,34 +21,17 @@ const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
 const WORKERS = Number(Deno.env.get("BENCH_WORKERS") ?? "2");
 const CLOSE = Deno.env.get("BENCH_CLOSE") === "1";
 
-interface Figures {
-  rps: number;
-  p99: number;
-}
+type Figures = WrkFigures;
 
-function toMs(value: string, unit: string): number {
-  const n = Number(value);
-  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
-}
-
-async function wrk(url: string, seconds: number): Promise<Figures> {
-  const args = [
+function wrk(url: string, seconds: number): Promise<Figures> {
+  return runWrk([
     `-t${THREADS}`,
     `-c${CONNECTIONS}`,
     `-d${seconds}s`,
     "--latency",
     ...(CLOSE ? ["-H", "Connection: close"] : []),
     url,
-  ];
-  const out = await new Deno.Command("wrk", { args, stderr: "inherit" })
-    .output();
-  const text = new TextDecoder().decode(out.stdout);
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(text);
-  if (!out.success || rps === null || p99 === null) {
-    throw new Error(`Unexpected wrk output: ${text}`);
-  }
-  return { rps: Number(rps[1]), p99: toMs(p99[1]!, p99[2]!) };
+  ]);
 }
 
 async function measure(count: number): Promise<Figures> {
