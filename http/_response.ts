@@ -3,6 +3,7 @@
 
 import { encodeChunk, LAST_CHUNK } from "./_chunked.ts";
 import { httpDate } from "./_date.ts";
+import { takeStaticBody } from "./_static_body.ts";
 
 const encoder = new TextEncoder();
 
@@ -165,6 +166,30 @@ function writeHeadOnly(
   );
 }
 
+/** Writes a response whose whole body is known: a Content-Length. */
+async function writeWhole(
+  sink: ResponseSink,
+  res: Response,
+  status: number,
+  frame: ResponseFrame,
+  keepAlive: boolean,
+  whole: string | Uint8Array,
+): Promise<ResponseResult> {
+  const data = typeof whole === "string" ? encoder.encode(whole) : whole;
+  const head = headString(res, status, frame, keepAlive, data.length, false);
+  if (frame.head) {
+    await sink.writeAll(concat(sink, head, null));
+    return { bytes: 0, keepAlive };
+  }
+  if (data.length <= COALESCE_BYTES) {
+    await sink.writeAll(concat(sink, head, data));
+  } else {
+    await sink.writeAll(encoder.encode(head));
+    await sink.writeAll(data);
+  }
+  return { bytes: data.length, keepAlive };
+}
+
 /**
  * Writes `res` (head and body). Reads the body with backpressure: each chunk
  * is written before the next is pulled. A body that is complete at once gets
@@ -184,6 +209,12 @@ export async function writeResponse(
   const connection = res.headers.get("connection");
   if (connection !== null && /(^|,)\s*close\s*(,|$)/i.test(connection)) {
     keepAlive = false;
+  }
+  if (status !== 204 && status !== 304) {
+    const whole = takeStaticBody(res);
+    if (whole !== null) {
+      return writeWhole(sink, res, status, frame, keepAlive, whole);
+    }
   }
   const body = res.body;
   if (status === 204 || status === 304 || body === null) {
@@ -207,25 +238,7 @@ export async function writeResponse(
     if (next !== PENDING && next.done) {
       // The whole body was there at once: a known length.
       completed = true;
-      const head = headString(
-        res,
-        status,
-        frame,
-        keepAlive,
-        data.length,
-        false,
-      );
-      if (frame.head) {
-        await sink.writeAll(concat(sink, head, null));
-        return { bytes: 0, keepAlive };
-      }
-      if (data.length <= COALESCE_BYTES) {
-        await sink.writeAll(concat(sink, head, data));
-      } else {
-        await sink.writeAll(encoder.encode(head));
-        await sink.writeAll(data);
-      }
-      return { bytes: data.length, keepAlive };
+      return await writeWhole(sink, res, status, frame, keepAlive, data);
     }
     const declared = declaredLength(res);
     if (frame.head) {
