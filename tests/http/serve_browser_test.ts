@@ -55,7 +55,7 @@ Deno.test({
   ignore: version === null,
   fn: async () => {
     const seen: string[] = [];
-    const server = startTls(async (req, info) => {
+    const server = startTls((req, info) => {
       const url = new URL(req.url);
       seen.push(`${req.method} ${url.pathname} ${info.alpnProtocol}`);
       if (url.pathname === "/stream") {
