@@ -11,7 +11,8 @@
 // BENCH_THREADS (default 2), BENCH_TLS=0 for plain TCP, BENCH_MAX_REQ (our
 // maxRequestsPerConnection, default 0 = unlimited like Deno.serve), BENCH_ROUNDS
 // (default 2): the servers alternate round by round and the best round of
-// each is printed, so load from other processes hits both alike.
+// each is printed, so load from other processes hits both alike. BENCH_CASES
+// (default "keep-alive,close") picks the cases.
 
 import { runWrk, spawnServer, warmUp, type WrkFigures } from "./_harness.ts";
 
@@ -20,6 +21,7 @@ const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? "50");
 const THREADS = Number(Deno.env.get("BENCH_THREADS") ?? "2");
 const TLS = Deno.env.get("BENCH_TLS") !== "0";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
+const CASES = (Deno.env.get("BENCH_CASES") ?? "keep-alive,close").split(",");
 const BODY = "Hello World!"; // 12 bytes
 
 type Kind = "ours" | "deno" | "bare";
@@ -139,6 +141,7 @@ if (Deno.args[0] === "--serve") {
     }, 12-byte body, best of ${ROUNDS} alternating rounds`,
   );
   for (const close of [false, true]) {
+    if (!CASES.includes(close ? "close" : "keep-alive")) continue;
     const label = close ? "Connection: close" : "keep-alive";
     let deno: Figures | null = null;
     let ours: Figures | null = null;

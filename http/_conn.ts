@@ -10,6 +10,8 @@ import {
   allowResponseBytes,
   CONTINUE_BYTES,
   errorResponseBytes,
+  fastBodyBytes,
+  fastResponseBytes,
   writeResponse,
 } from "./_response.ts";
 import type { HttpTimeoutKind } from "./options.ts";
@@ -17,13 +19,13 @@ import {
   DEFAULT_ALLOW,
   Info,
   isPeerError,
-  linkSignal,
   requestLineOf,
   type Transport,
 } from "./_conn_parts.ts";
 import type { ServerState } from "./_state.ts";
 import type { Admission, ShedDecision } from "./load_shed_types.ts";
 import { serviceUnavailableResponse } from "./service_unavailable.ts";
+import { makeRequest } from "./_fast_request.ts";
 
 const NO_HEADERS: readonly string[] = [];
 
@@ -62,6 +64,9 @@ type Phase = "idle" | "head" | "active" | "closing";
 /** Serves the requests of one connection until it closes. */
 export class Connection implements Expirable {
   deadline = Infinity;
+  wheelPrev: Expirable | null = null;
+  wheelNext: Expirable | null = null;
+  onWheel = false;
   kind: HttpTimeoutKind | "linger" | "watch" = "header";
   buf: Uint8Array;
   start = 0;
@@ -428,10 +433,13 @@ export class Connection implements Expirable {
           }
         }
       }
-      const n = await this.#read().catch((error) => {
+      let n: number | null;
+      try {
+        n = await this.#read();
+      } catch (error) {
         if (this.#closed || isPeerError(error)) return null;
         throw error;
-      });
+      }
       if (n === null) return null;
       if (this.phase === "idle") {
         this.phase = "head";
@@ -516,8 +524,7 @@ export class Connection implements Expirable {
     let res: Response;
     let request: Request;
     try {
-      request = this.#request(head, method, exposeBody ? body : null);
-      linkSignal(request, info);
+      request = this.#request(head, method, exposeBody ? body : null, info);
     } catch (error) {
       // A Host the URL parser refuses although the grammar allowed it.
       state.inFlight--;
@@ -564,12 +571,12 @@ export class Connection implements Expirable {
     // must be noticed (see expire()).
     this.#setDeadline("watch", WATCH_PEER_MS);
     try {
-      res = await this.#call(request, info);
+      const answer = this.#call(request, info);
+      res = answer instanceof Response ? answer : await answer;
       if (isHead && (res.status === 405 || res.status === 501)) {
         // The handler does not know HEAD: answer with its GET headers.
         await res.body?.cancel();
-        const get = this.#request(head, "GET", null);
-        linkSignal(get, info);
+        const get = this.#request(head, "GET", null, info);
         res = await this.#call(get, info);
       }
     } catch (error) {
@@ -626,13 +633,26 @@ export class Connection implements Expirable {
     let bytes = 0;
     let complete = false;
     try {
-      const result = await writeResponse(this, res, {
-        head: isHead,
+      const fast = fastResponseBytes(
+        this,
+        res,
+        isHead,
         keepAlive,
-        versionMinor: head.versionMinor,
-      });
-      bytes = result.bytes;
-      keepAlive = result.keepAlive;
+        head.versionMinor,
+      );
+      if (fast !== null) {
+        // Head and body in one write, with no Headers made (see there).
+        bytes = fastBodyBytes;
+        await this.writeAll(fast);
+      } else {
+        const result = await writeResponse(this, res, {
+          head: isHead,
+          keepAlive,
+          versionMinor: head.versionMinor,
+        });
+        bytes = result.bytes;
+        keepAlive = result.keepAlive;
+      }
       complete = true;
     } catch (error) {
       keepAlive = false;
@@ -734,57 +754,65 @@ export class Connection implements Expirable {
     head: RequestHead,
     method: string,
     body: RequestBody | null,
+    info: Info,
   ): Request {
-    const h = head.headers;
-    const headers: [string, string][] = new Array(h.length >> 1);
-    for (let i = 0; i < h.length; i += 2) {
-      headers[i >> 1] = [h[i]!, h[i + 1]!];
-    }
     const host = head.host !== ""
       ? head.host
       : this.localAddr.hostname.includes(":")
       ? `[${this.localAddr.hostname}]:${this.localAddr.port}`
       : `${this.localAddr.hostname}:${this.localAddr.port}`;
-    // GET is the default: leaving it out skips the method normalisation.
-    const init: RequestInit = method === "GET"
-      ? { headers }
-      : { method, headers };
-    if (body !== null) {
-      init.body = body.stream();
-      // @ts-ignore: `duplex` is required for stream bodies but not yet typed.
-      init.duplex = "half";
-    }
-    return new Request(this.#scheme + host + head.path, init);
+    return makeRequest(
+      this.#scheme + host,
+      head.path,
+      method,
+      head.headers,
+      body === null ? null : body.stream(),
+      info,
+    );
   }
 
-  async #call(request: Request, info: Info): Promise<Response> {
-    const state = this.#state;
-    state.requestStart(request, info);
+  /** The handler's answer: a Response at once when it gives one. */
+  #call(request: Request, info: Info): Response | Promise<Response> {
+    this.#state.requestStart(request, info);
+    let res: unknown;
     try {
-      let res = this.#cfg.handler(request, info);
-      if (!(res instanceof Response)) {
-        // While the handler runs, the connection can stop waiting for it.
-        if (this.#closed || this.#peerGone) throw ABANDONED;
-        res = await new Promise<Response>((resolve, reject) => {
-          this.#abandon = reject;
-          Promise.resolve(res).then(resolve, reject);
-        });
-      }
+      res = this.#cfg.handler(request, info);
+    } catch (error) {
+      return this.#failed(error);
+    }
+    if (res instanceof Response) return res;
+    return this.#wait(res);
+  }
+
+  /** Waits for a handler's promise, unless the connection stops waiting. */
+  async #wait(pending: unknown): Promise<Response> {
+    try {
+      // While the handler runs, the connection can stop waiting for it.
+      if (this.#closed || this.#peerGone) throw ABANDONED;
+      const res = await new Promise<unknown>((resolve, reject) => {
+        this.#abandon = reject;
+        Promise.resolve(pending).then(resolve, reject);
+      });
       if (res instanceof Response) return res;
       throw new TypeError(
         `Invalid handler result ${String(res)}: expected a Response`,
       );
     } catch (error) {
       if (error === ABANDONED) throw error;
-      const body = this.#body;
-      if (error instanceof HttpError && body !== null && error === body.error) {
-        // The client broke the body the handler was reading: the body's own
-        // status answers (see #exchange). Not a handler failure to report.
-        return new Response(null, { status: error.status });
-      }
-      return await state.errorResponse(error);
+      return await this.#failed(error);
     } finally {
       this.#abandon = null;
     }
+  }
+
+  /** The response for a handler that threw or rejected. */
+  #failed(error: unknown): Promise<Response> {
+    const body = this.#body;
+    if (error instanceof HttpError && body !== null && error === body.error) {
+      // The client broke the body the handler was reading: the body's own
+      // status answers (see #exchange). Not a handler failure to report.
+      return Promise.resolve(new Response(null, { status: error.status }));
+    }
+    return this.#state.errorResponse(error);
   }
 }

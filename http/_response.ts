@@ -3,7 +3,12 @@
 
 import { encodeChunk, LAST_CHUNK } from "./_chunked.ts";
 import { httpDate } from "./_date.ts";
-import { takeStaticBody } from "./_static_body.ts";
+import {
+  fastContentType,
+  headerListOf,
+  takeServeFastBody,
+  takeStaticBody,
+} from "./_static_body.ts";
 
 const encoder = new TextEncoder();
 
@@ -82,31 +87,102 @@ export interface ResponseResult {
 const PENDING: unique symbol = Symbol("pending");
 const pendingNow = Promise.resolve(PENDING);
 
+/** What a response's status and own headers put in its head. */
+class Head {
+  constructor(
+    /** "HTTP/1.1 200 OK\r\n" */
+    readonly statusLine: string,
+    /** The response's header lines, minus those the framing sets. */
+    readonly lines: string,
+    readonly hasDate: boolean,
+    /** The response asked to close the connection. */
+    readonly close: boolean,
+    /** Its Content-Length, -1 when absent or invalid. */
+    readonly declared: number,
+  ) {}
+}
+
+function statusLine(status: number, text: string): string {
+  return "HTTP/1.1 " + status + " " + (text || REASONS[status] || "Unknown") +
+    "\r\n";
+}
+
+const CLOSE_TOKEN = /(^|,)\s*close\s*(,|$)/i;
+const DIGITS = /^\d{1,15}$/;
+
+/** Reads the status and headers of `res` once. */
+function headOf(res: Response): Head {
+  const status = res.status;
+  // Reading the headers puts a lazily kept content type in the list.
+  const headers = res.headers;
+  const list = headerListOf(res);
+  let lines = "";
+  let hasDate = false;
+  let close = false;
+  let declared = -1;
+  const add = (value: string, name: string): void => {
+    switch (name) {
+      case "connection":
+        if (CLOSE_TOKEN.test(value)) close = true;
+        return;
+      case "keep-alive":
+      case "transfer-encoding":
+        return;
+      case "content-length": {
+        const n = DIGITS.test(value) ? Number(value) : -2;
+        // Differing or invalid lengths declare nothing.
+        declared = declared === -1 || declared === n ? n : -2;
+        return;
+      }
+      case "date":
+        hasDate = true;
+    }
+    lines += name + ": " + value + "\r\n";
+  };
+  if (list !== null) {
+    // The list itself: the Headers iterator sorts and combines per call.
+    for (let i = 0; i < list.length; i++) {
+      const pair = list[i]!;
+      add(pair[1], pair[0].toLowerCase());
+    }
+  } else headers.forEach(add);
+  return new Head(
+    statusLine(status, res.statusText),
+    lines,
+    hasDate,
+    close,
+    declared < 0 ? -1 : declared,
+  );
+}
+
+/** Heads of 200 responses made with no init, by content type. */
+const fastHeads = new Map<string | null, Head>();
+
+function fastHead(contentType: string | null): Head {
+  let head = fastHeads.get(contentType);
+  if (head === undefined) {
+    head = new Head(
+      statusLine(200, ""),
+      contentType === null ? "" : "content-type: " + contentType + "\r\n",
+      false,
+      false,
+      -1,
+    );
+    // Content types come from the application's code: a handful.
+    if (fastHeads.size < 64) fastHeads.set(contentType, head);
+  }
+  return head;
+}
+
 function headString(
-  res: Response,
-  status: number,
+  h: Head,
   frame: ResponseFrame,
   keepAlive: boolean,
   length: number,
   chunked: boolean,
 ): string {
-  let s = "HTTP/1.1 " + status + " " +
-    (res.statusText || REASONS[status] || "Unknown") + "\r\n";
-  let hasDate = false;
-  // forEach is several times faster than the Headers iterator.
-  res.headers.forEach((value, name) => {
-    switch (name) {
-      case "connection":
-      case "keep-alive":
-      case "transfer-encoding":
-      case "content-length":
-        return;
-      case "date":
-        hasDate = true;
-    }
-    s += name + ": " + value + "\r\n";
-  });
-  if (!hasDate) s += "date: " + httpDate() + "\r\n";
+  let s = h.statusLine + h.lines;
+  if (!h.hasDate) s += "date: " + httpDate() + "\r\n";
   if (!keepAlive) s += "connection: close\r\n";
   else if (frame.versionMinor === 0) s += "connection: keep-alive\r\n";
   if (length >= 0) s += "content-length: " + length + "\r\n";
@@ -127,10 +203,12 @@ function concat(
   return out.subarray(0, written + bodyLength);
 }
 
-function declaredLength(res: Response): number {
-  const value = res.headers.get("content-length");
-  if (value === null || !/^\d{1,15}$/.test(value)) return -1;
-  return Number(value);
+/** Whether `s` is all ASCII (then its UTF-8 length is its length). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) return false;
+  }
+  return true;
 }
 
 function asBytes(chunk: unknown): Uint8Array {
@@ -146,37 +224,35 @@ function asBytes(chunk: unknown): Uint8Array {
  */
 function writeHeadOnly(
   sink: ResponseSink,
-  res: Response,
-  status: number,
+  h: Head,
   frame: ResponseFrame,
   keepAlive: boolean,
   noLength: boolean,
 ): Promise<unknown> {
-  const length = noLength
-    ? -1
-    : frame.head
-    ? Math.max(declaredLength(res), 0)
-    : 0;
+  const length = noLength ? -1 : frame.head ? Math.max(h.declared, 0) : 0;
   return sink.writeAll(
-    concat(
-      sink,
-      headString(res, status, frame, keepAlive, length, false),
-      null,
-    ),
+    concat(sink, headString(h, frame, keepAlive, length, false), null),
   );
 }
 
 /** Writes a response whose whole body is known: a Content-Length. */
 async function writeWhole(
   sink: ResponseSink,
-  res: Response,
-  status: number,
+  h: Head,
   frame: ResponseFrame,
   keepAlive: boolean,
   whole: string | Uint8Array,
 ): Promise<ResponseResult> {
+  if (typeof whole === "string" && whole.length <= 1024 && isAscii(whole)) {
+    // One string, one encode: its byte length is its length.
+    const head = headString(h, frame, keepAlive, whole.length, false);
+    await sink.writeAll(
+      concat(sink, frame.head ? head : head + whole, null),
+    );
+    return { bytes: frame.head ? 0 : whole.length, keepAlive };
+  }
   const data = typeof whole === "string" ? encoder.encode(whole) : whole;
-  const head = headString(res, status, frame, keepAlive, data.length, false);
+  const head = headString(h, frame, keepAlive, data.length, false);
   if (frame.head) {
     await sink.writeAll(concat(sink, head, null));
     return { bytes: 0, keepAlive };
@@ -190,6 +266,42 @@ async function writeWhole(
   return { bytes: data.length, keepAlive };
 }
 
+/** The body length of the bytes fastResponseBytes() last returned. */
+export let fastBodyBytes = 0;
+
+/**
+ * Head and body in one buffer (`sink.scratch`) for a 200 response made from
+ * a string, bytes or JSON with no init (its headers were never made, and
+ * need not be); null, leaving `res` untouched, for any other response.
+ * `fastBodyBytes` tells the body's length.
+ */
+export function fastResponseBytes(
+  sink: ResponseSink,
+  res: Response,
+  head: boolean,
+  keepAlive: boolean,
+  versionMinor: 0 | 1,
+): Uint8Array | null {
+  const whole = takeServeFastBody(res, COALESCE_BYTES / 3);
+  if (whole === null) return null;
+  const h = fastHead(fastContentType);
+  const frame = versionMinor === 0 ? HTTP10 : HTTP11;
+  if (typeof whole === "string" && isAscii(whole)) {
+    // One string, one encode: its byte length is its length.
+    const s = headString(h, frame, keepAlive, whole.length, false);
+    fastBodyBytes = head ? 0 : whole.length;
+    return concat(sink, head ? s : s + whole, null);
+  }
+  const data = typeof whole === "string" ? encoder.encode(whole) : whole;
+  const s = headString(h, frame, keepAlive, data.length, false);
+  fastBodyBytes = head ? 0 : data.length;
+  return concat(sink, s, head ? null : data);
+}
+
+/** headString() reads only versionMinor of the frame. */
+const HTTP10: ResponseFrame = { head: false, keepAlive: true, versionMinor: 0 };
+const HTTP11: ResponseFrame = { head: false, keepAlive: true, versionMinor: 1 };
+
 /**
  * Writes `res` (head and body). Reads the body with backpressure: each chunk
  * is written before the next is pulled. A body that is complete at once gets
@@ -198,29 +310,44 @@ async function writeWhole(
  *
  * @throws What the transport or the body stream throws; the body is cancelled.
  */
-export async function writeResponse(
+export function writeResponse(
   sink: ResponseSink,
   res: Response,
   frame: ResponseFrame,
 ): Promise<ResponseResult> {
-  const status = res.status;
-  let keepAlive = frame.keepAlive;
-  // The handler may close the connection too: `Connection: close`.
-  const connection = res.headers.get("connection");
-  if (connection !== null && /(^|,)\s*close\s*(,|$)/i.test(connection)) {
-    keepAlive = false;
+  // A 200 made with no init whose body fastResponseBytes() left (a large
+  // one): its headers were never made, and need not be.
+  const fast = takeServeFastBody(res);
+  if (fast !== null) {
+    return writeWhole(
+      sink,
+      fastHead(fastContentType),
+      frame,
+      frame.keepAlive,
+      fast,
+    );
   }
+  return writeAny(sink, res, frame);
+}
+
+async function writeAny(
+  sink: ResponseSink,
+  res: Response,
+  frame: ResponseFrame,
+): Promise<ResponseResult> {
+  const h = headOf(res);
+  const status = res.status;
+  // The handler may close the connection too: `Connection: close`.
+  let keepAlive = frame.keepAlive && !h.close;
   if (status !== 204 && status !== 304) {
     const whole = takeStaticBody(res);
-    if (whole !== null) {
-      return writeWhole(sink, res, status, frame, keepAlive, whole);
-    }
+    if (whole !== null) return writeWhole(sink, h, frame, keepAlive, whole);
   }
   const body = res.body;
   if (status === 204 || status === 304 || body === null) {
     if (body !== null) await body.cancel();
     const noLength = status === 204 || status === 304;
-    await writeHeadOnly(sink, res, status, frame, keepAlive, noLength);
+    await writeHeadOnly(sink, h, frame, keepAlive, noLength);
     return { bytes: 0, keepAlive };
   }
   const reader = body.getReader();
@@ -229,7 +356,7 @@ export async function writeResponse(
     const first = await reader.read();
     if (first.done) {
       completed = true;
-      await writeHeadOnly(sink, res, status, frame, keepAlive, false);
+      await writeHeadOnly(sink, h, frame, keepAlive, false);
       return { bytes: 0, keepAlive };
     }
     const data = asBytes(first.value);
@@ -238,26 +365,21 @@ export async function writeResponse(
     if (next !== PENDING && next.done) {
       // The whole body was there at once: a known length.
       completed = true;
-      return await writeWhole(sink, res, status, frame, keepAlive, data);
+      return await writeWhole(sink, h, frame, keepAlive, data);
     }
-    const declared = declaredLength(res);
+    const declared = h.declared;
     if (frame.head) {
-      const length = declared >= 0 ? declared : -1;
       await reader.cancel();
       completed = true;
       await sink.writeAll(
-        concat(
-          sink,
-          headString(res, status, frame, keepAlive, length, false),
-          null,
-        ),
+        concat(sink, headString(h, frame, keepAlive, declared, false), null),
       );
       return { bytes: 0, keepAlive };
     }
     // A stream: declared length (checked), chunked, or unframed for HTTP/1.0.
     const chunked = declared < 0 && frame.versionMinor === 1;
     if (declared < 0 && !chunked) keepAlive = false;
-    const head = headString(res, status, frame, keepAlive, declared, chunked);
+    const head = headString(h, frame, keepAlive, declared, chunked);
     let bytes = data.length;
     await sink.writeAll(concat(sink, head, chunked ? encodeChunk(data) : data));
     let result = next === PENDING ? await nextRead : next;

@@ -53,8 +53,6 @@ export class ServerImpl implements HttpServer {
   #listener: Deno.Listener;
   #state: ServerState;
   #wheel: DeadlineWheel;
-  #conns = new Set<Connection>();
-  #raw = new Set<Deno.Conn>();
   #closing = false;
   /** Settles when a replaceListener() in progress is done. */
   #swap: Promise<void> | null = null;
@@ -166,12 +164,13 @@ export class ServerImpl implements HttpServer {
         // A failed replaceListener() left the old listener, closed.
         if (!(error instanceof Deno.errors.BadResource)) throw error;
       }
-      for (const conn of this.#conns) {
+      for (const conn of this.#wheel) {
         // Idle keep-alive connections and those only waiting for the
         // client's close after their last response go at once.
         if (
-          (conn.phase === "idle" && conn.requests > 0) ||
-          conn.phase === "closing"
+          conn instanceof Connection &&
+          ((conn.phase === "idle" && conn.requests > 0) ||
+            conn.phase === "closing")
         ) conn.close();
       }
       this.#graceTimer = setTimeout(() => this.#forceClose(), graceMs);
@@ -185,11 +184,12 @@ export class ServerImpl implements HttpServer {
 
   #forceClose(): void {
     const reason = new DOMException("Server shut down", "AbortError");
-    for (const conn of this.#conns) {
-      conn.abortRequest(reason);
-      conn.close();
+    // Connections, and TLS handshakes under their deadline (the upgrade of a
+    // TCP connection settles at once, so nothing else is open).
+    for (const item of this.#wheel) {
+      if (item instanceof Connection) item.abortRequest(reason);
+      item.close();
     }
-    for (const raw of this.#raw) closeQuietly(raw);
     this.#state.cfg.shedder?.[Symbol.dispose]();
     this.#nursery?.cancel(reason);
   }
@@ -252,7 +252,19 @@ export class ServerImpl implements HttpServer {
       return this.#shedConnection(raw, upgrade, signal, shedder);
     }
     try {
-      await this.#admitted(raw, upgrade, signal);
+      // A TLS handshake is on the wheel under its deadline, where a forced
+      // close finds it; a TCP upgrade settles at once.
+      const ready = await upgrade(raw, signal, state);
+      if (ready === null) return;
+      const conn = new Connection(ready.transport, state, ready);
+      this.#wheel.add(conn);
+      state.connectionOpen(conn);
+      try {
+        await conn.serve();
+      } finally {
+        this.#wheel.delete(conn);
+        state.connectionClose(conn);
+      }
     } finally {
       shedder?.releaseConnection();
     }
@@ -270,49 +282,16 @@ export class ServerImpl implements HttpServer {
       closeQuietly(raw);
       return;
     }
-    this.#raw.add(raw);
-    let ready: ReadyConn | null;
-    try {
-      ready = await upgrade(raw, signal, this.#state);
-    } finally {
-      this.#raw.delete(raw);
-    }
+    // A TLS handshake is on the wheel under its deadline, where a forced
+    // close finds it; a TCP upgrade settles at once.
+    const ready = await upgrade(raw, signal, this.#state);
     if (ready === null) return;
     const conn = new Connection(ready.transport, this.#state, ready);
-    this.#conns.add(conn);
     this.#wheel.add(conn);
     try {
       await conn.shed(shedder.retryAfterSeconds);
     } finally {
       this.#wheel.delete(conn);
-      this.#conns.delete(conn);
-    }
-  }
-
-  async #admitted(
-    raw: Deno.Conn,
-    upgrade: Upgrade,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const state = this.#state;
-    this.#raw.add(raw);
-    let ready: ReadyConn | null;
-    try {
-      ready = await upgrade(raw, signal, state);
-    } finally {
-      this.#raw.delete(raw);
-    }
-    if (ready === null) return;
-    const conn = new Connection(ready.transport, state, ready);
-    this.#conns.add(conn);
-    this.#wheel.add(conn);
-    state.connectionOpen(conn);
-    try {
-      await conn.serve();
-    } finally {
-      this.#wheel.delete(conn);
-      this.#conns.delete(conn);
-      state.connectionClose(conn);
     }
   }
 }

@@ -64,6 +64,11 @@ function sourceOf(res: Response, key: symbol): StaticSource | null {
  */
 export function takeStaticBody(res: Response): string | Uint8Array | null {
   if (RESPONSE === null) return null;
+  // Taken by takeServeFastBody() before: Deno marks the record used only
+  // when the body is next read, so ask the flag.
+  if (FAST !== null && (res as unknown as Slots)[FAST.consumed] === true) {
+    return null;
+  }
   const source = sourceOf(res, RESPONSE);
   if (source === null || source.consumed !== false) return null;
   const body = source.body;
@@ -74,3 +79,133 @@ export function takeStaticBody(res: Response): string | Uint8Array | null {
 
 /** Whether the fast path is available on this Deno (for tests). */
 export const staticBodySupported: boolean = RESPONSE !== null;
+
+// A Response made from a string, bytes or JSON with no init keeps its status,
+// body and content type in a few "serve fast" fields until someone reads its
+// headers: Deno.serve writes those without ever making the Headers object,
+// the header list or a body record. We read them too, checked the same way.
+
+interface ServeFast {
+  status: symbol;
+  body: symbol;
+  kind: symbol;
+  contentType: symbol;
+  consumed: symbol;
+  /** The header kind of a string body and its content type. */
+  textKind: unknown;
+  textType: string;
+}
+
+type Slots = Record<symbol, unknown>;
+
+/** The content type of the body readServeFast() last returned, or null. */
+export let fastContentType: string | null = null;
+
+const FAST: ServeFast | null = findServeFast();
+
+function findServeFast(): ServeFast | null {
+  try {
+    const text = new Response("probe") as unknown as Slots;
+    const sym = (d: string) =>
+      Object.getOwnPropertySymbols(text).find((s) =>
+        s.description === `serve fast ${d}`
+      );
+    const fast = {
+      status: sym("status"),
+      body: sym("body"),
+      kind: sym("header kind"),
+      contentType: sym("content type"),
+      consumed: sym("consumed"),
+    };
+    if (Object.values(fast).some((s) => s === undefined)) return null;
+    const f = fast as Record<keyof typeof fast, symbol>;
+    const textType = new Response("probe").headers.get("content-type");
+    if (
+      text[f.status] !== 200 || text[f.body] !== "probe" ||
+      text[f.consumed] !== false || textType === null
+    ) return null;
+    const found: ServeFast = { ...f, textKind: text[f.kind], textType };
+    // Each shape must read back as its headers say, once materialised.
+    const probes = [
+      () => new Response("probe"),
+      () => new Response(new Uint8Array([1, 2])),
+      () => Response.json({ a: 1 }),
+    ];
+    for (const make of probes) {
+      const fastOne = make();
+      const whole = readServeFast(fastOne, found);
+      const slow = make();
+      if (
+        whole === null || fastContentType !== slow.headers.get("content-type")
+      ) {
+        return null;
+      }
+      if ([...slow.headers].length !== (fastContentType === null ? 0 : 1)) {
+        return null;
+      }
+      // Taking it must leave the response used, as reading it would.
+      if (!fastOne.bodyUsed) return null;
+    }
+    // A response with an init or a stream has no fast fields set.
+    const init = new Response("x", { headers: { "x-a": "1" } });
+    if (readServeFast(init, found) !== null) return null;
+    if (readServeFast(new Response(new ReadableStream()), found) !== null) {
+      return null;
+    }
+    const read = new Response("x");
+    read.headers.get("content-type");
+    if (readServeFast(read, found) !== null) return null;
+    return found;
+  } catch {
+    return null;
+  }
+}
+
+function readServeFast(
+  res: Response,
+  fast: ServeFast,
+  maxLength = Infinity,
+): string | Uint8Array | null {
+  const r = res as unknown as Slots;
+  if (r[fast.status] !== 200 || r[fast.consumed] !== false) return null;
+  const body = r[fast.body];
+  if (typeof body !== "string" && !(body instanceof Uint8Array)) return null;
+  if (body.length > maxLength) return null;
+  const kind = r[fast.kind];
+  const type = r[fast.contentType];
+  if (kind === fast.textKind) fastContentType = fast.textType;
+  else if (typeof type === "string") fastContentType = type;
+  else if (type === null && typeof body !== "string") fastContentType = null;
+  else return null;
+  r[fast.consumed] = true;
+  return body;
+}
+
+/**
+ * The whole body of a 200 response made from a string, bytes or JSON with
+ * no init, whose headers nobody has read: its only header is then
+ * `fastContentType` (set by this call). Marks the body used. Null otherwise,
+ * or when the body is longer than `maxLength` (then left as it is).
+ */
+export function takeServeFastBody(
+  res: Response,
+  maxLength?: number,
+): string | Uint8Array | null {
+  return FAST === null ? null : readServeFast(res, FAST, maxLength);
+}
+
+/**
+ * The response's header list, names as given (after `res.headers` was read,
+ * so a lazily kept content type is in it), or null where not available.
+ */
+export function headerListOf(res: Response): [string, string][] | null {
+  if (RESPONSE === null) return null;
+  const inner = (res as unknown as Slots)[RESPONSE] as
+    | { headerList?: unknown }
+    | undefined;
+  const list = inner?.headerList;
+  return Array.isArray(list) ? list as [string, string][] : null;
+}
+
+/** Whether the serve-fast path is available on this Deno (for tests). */
+export const serveFastSupported: boolean = FAST !== null;

@@ -25,6 +25,9 @@ import type { HttpsServer } from "./cert_reload.ts";
 /** A handshake's deadline on the server's wheel: expiry closes the socket. */
 class HandshakeDeadline implements Expirable {
   expired = false;
+  wheelPrev: Expirable | null = null;
+  wheelNext: Expirable | null = null;
+  onWheel = false;
   #conn: Deno.TlsConn;
   constructor(conn: Deno.TlsConn, public deadline: number) {
     this.#conn = conn;
@@ -32,6 +35,10 @@ class HandshakeDeadline implements Expirable {
   expire(): void {
     this.expired = true;
     noteAbandonedHandshake();
+    closeQuietly(this.#conn);
+  }
+  /** A shutdown's forced close. */
+  close(): void {
     closeQuietly(this.#conn);
   }
 }

@@ -3,7 +3,10 @@
 // stream path, a Content-Length, and the body marked used.
 
 import assert from "node:assert/strict";
-import { staticBodySupported } from "../../http/_static_body.ts";
+import {
+  serveFastSupported,
+  staticBodySupported,
+} from "../../http/_static_body.ts";
 import { RawClient, startTcp } from "./_helpers.ts";
 
 const H = "Host: a\r\n";
@@ -12,7 +15,8 @@ async function exchange(
   handler: (req: Request) => Response | Promise<Response>,
   request: string,
 ): Promise<string> {
-  const server = startTcp(handler);
+  // A kept-alive connection ends soon after its response.
+  const server = startTcp(handler, { keepAliveTimeoutMs: 100 });
   try {
     const client = await RawClient.tcp(server);
     await client.send(request);
@@ -101,6 +105,94 @@ Deno.test("httpServeOpts() answers a Response used twice with 500 the second tim
     assert.match(first, /^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nonce$/);
     assert.match(second, /^HTTP\/1\.1 500 /);
     assert.equal(errors.length, 1);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("writeResponse() writes no-init responses without their Headers on this Deno", () => {
+  // Fails when a Deno upgrade changes the "serve fast" fields it reads; the
+  // server then still works, through the headers.
+  assert.equal(serveFastSupported, true);
+});
+
+/** The head's lines minus the Date value, sorted, and the body. */
+function normalised(text: string): [string, string[], string] {
+  const end = text.indexOf("\r\n\r\n");
+  const [statusLine, ...lines] = text.slice(0, end).split("\r\n");
+  const kept = lines.filter((l) => !l.startsWith("date: ")).sort();
+  return [statusLine!, kept, text.slice(end + 4)];
+}
+
+Deno.test("httpServeOpts() writes a no-init response exactly as the same response with its headers read", async () => {
+  // Reading `res.headers` in the handler takes the general path.
+  const makers: [string, () => Response][] = [
+    ["ascii text", () => new Response("Hello World!")],
+    ["empty text", () => new Response("")],
+    ["non-ASCII text", () => new Response("héllo wörld ✓")],
+    ["bytes", () => new Response(new Uint8Array([104, 105]))],
+    ["JSON", () => Response.json({ a: [1, "é"] })],
+    ["large text", () => new Response("y".repeat(70_000))],
+  ];
+  const requests = [
+    `GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    `HEAD / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    `GET / HTTP/1.0\r\n${H}Connection: keep-alive\r\n\r\n`,
+  ];
+  for (const [name, make] of makers) {
+    for (const request of requests) {
+      const fast = await exchange(make, request).catch((e) => String(e));
+      const slow = await exchange(() => {
+        const res = make();
+        res.headers.get("content-type");
+        return res;
+      }, request).catch((e) => String(e));
+      assert.deepEqual(
+        normalised(fast),
+        normalised(slow),
+        `${name}: ${JSON.stringify(request)}`,
+      );
+    }
+  }
+});
+
+Deno.test("httpServeOpts() writes the handler's header list: lowercased, repeated names on their own lines", async () => {
+  const text = await exchange(
+    () =>
+      new Response("x", {
+        headers: [
+          ["X-Multi", "1"],
+          ["x-multi", "2"],
+          ["Set-Cookie", "a=1"],
+          ["Set-Cookie", "b=2"],
+          ["Content-Length", "1"],
+          ["Transfer-Encoding", "chunked"],
+        ],
+      }),
+    `GET / HTTP/1.1\r\n${H}\r\n`,
+  );
+  assert.match(text, /\r\nx-multi: 1\r\nx-multi: 2\r\n/);
+  assert.match(text, /\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n/);
+  // Framing is the server's: one content-length, no transfer-encoding.
+  assert.equal(text.match(/content-length/gi)?.length, 1);
+  assert.doesNotMatch(text, /transfer-encoding/i);
+  assert.equal(bodyOf(text), "x");
+});
+
+Deno.test("httpServeOpts() closes when the handler's response says Connection: close", async () => {
+  const server = startTcp(() =>
+    new Response("bye", { headers: { Connection: "keep-alive, Close" } })
+  );
+  try {
+    const client = await RawClient.tcp(server);
+    await client.send(
+      `GET / HTTP/1.1\r\n${H}\r\nGET / HTTP/1.1\r\n${H}\r\n`,
+    );
+    const text = await client.readToEnd();
+    client.close();
+    // One response, then the close: the second request is not answered.
+    assert.equal(text.match(/HTTP\/1\.1 200/g)?.length, 1);
+    assert.match(text, /\r\nconnection: close\r\n/);
   } finally {
     await server.shutdown();
   }

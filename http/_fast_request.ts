@@ -1,0 +1,278 @@
+// Building the handler's Request the way Deno.serve does. `new Request(url,
+// init)` converts its init through WebIDL, parses the URL and copies every
+// header into a Headers object: about 14 us of a Connection: close exchange,
+// the largest single cost of our JavaScript. Deno.serve instead makes a
+// branded Request around an inner record whose URL and Headers are built
+// only when read. Deno exposes no API for that, so this module finds the
+// pieces on probe objects by their symbols' descriptions and checks, once
+// at load, that a Request made this way reads back exactly as a constructed
+// one. If a Deno release changes that shape, every request takes the
+// constructor path, as before (`fastRequestSupported` is then false, and a
+// test says so).
+
+import { type Info, linkSignal } from "./_conn_parts.ts";
+
+/** The pieces of Deno's Request internals this module relies on. */
+interface Internals {
+  /** WebIDL's brand: `new Request(brand)` makes an empty branded Request. */
+  brand: symbol;
+  /** The inner request record. */
+  inner: symbol;
+  /** The guard for the lazily made Headers. */
+  guard: symbol;
+  /** The internal signal getter (read by `clone()` and `fetch`). */
+  signal: symbol;
+  /** The inner record's url() and currentUrl(), generic over `this`. */
+  url: () => string;
+  currentUrl: () => string;
+  /** Deno's InnerBody: `new InnerBody(stream)` as the constructor makes. */
+  InnerBody: new (stream: ReadableStream<Uint8Array>) => unknown;
+}
+
+type Slots = Record<symbol, unknown>;
+
+function ownSymbol(obj: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(obj).find((s) =>
+    s.description === description
+  );
+}
+
+function findInternals(): Internals | null {
+  try {
+    const probe = new Request("http://probe.invalid/", {
+      method: "POST",
+      body: new ReadableStream(),
+      // @ts-ignore: `duplex` is required for stream bodies but not yet typed.
+      duplex: "half",
+    }) as unknown as Slots;
+    const brand = ownSymbol(probe, "[[webidl.brand]]");
+    const inner = ownSymbol(probe, "request");
+    const guard = ownSymbol(probe, "headers guard");
+    const signal = ownSymbol(Request.prototype, "signal");
+    if (
+      brand === undefined || inner === undefined || guard === undefined ||
+      signal === undefined || probe[brand] !== brand
+    ) return null;
+    const record = probe[inner] as Record<string, unknown> | undefined;
+    const body = record?.body as { constructor?: unknown } | undefined;
+    if (
+      typeof record?.url !== "function" ||
+      typeof record.currentUrl !== "function" ||
+      typeof body?.constructor !== "function"
+    ) return null;
+    return {
+      brand,
+      inner,
+      guard,
+      signal,
+      url: record.url as () => string,
+      currentUrl: record.currentUrl as () => string,
+      InnerBody: body.constructor as Internals["InnerBody"],
+    };
+  } catch {
+    return null;
+  }
+}
+
+let found = findInternals();
+
+/**
+ * The inner record, with the fields of Deno's own (newInnerRequest) as plain
+ * data: Deno's cloneInnerRequest makes records of this shape too.
+ */
+class InnerRequest {
+  method: string;
+  headerList: [string, string][];
+  body: unknown;
+  redirectMode = "follow";
+  redirectCount = 0;
+  urlList: (() => string)[];
+  urlListProcessed: string[] = [];
+  clientRid = null;
+  blobUrlEntry = null;
+  constructor(
+    method: string,
+    headerList: [string, string][],
+    body: unknown,
+    url: () => string,
+  ) {
+    this.method = method;
+    this.headerList = headerList;
+    this.body = body;
+    this.urlList = [url];
+  }
+}
+if (found !== null) {
+  Object.assign(InnerRequest.prototype, {
+    url: found.url,
+    currentUrl: found.currentUrl,
+  });
+}
+
+const INFO: unique symbol = Symbol("quartz.info");
+const BRAND = found?.brand ?? Symbol("unused");
+const SIGNAL = found?.signal ?? Symbol("unused");
+
+/**
+ * A Request whose `signal` is its exchange's `info.signal`, made only when
+ * asked for (as Deno.serve's). Named Request, as it prints.
+ */
+const FastRequest = class Request extends globalThis.Request {
+  [INFO]: Info;
+  constructor(info: Info) {
+    // WebIDL's brand as the only argument returns an empty branded Request.
+    super(BRAND as unknown as string);
+    this[INFO] = info;
+  }
+  override get signal(): AbortSignal {
+    return this[INFO].signal;
+  }
+  // clone() and fetch() read the internal getter: the same signal.
+  get [SIGNAL](): AbortSignal {
+    return this[INFO].signal;
+  }
+};
+
+// Printed as Request, like the requests it stands for.
+Object.defineProperty(FastRequest, "name", { value: "Request" });
+
+/** Methods that pass the constructor's normalisation unchanged. */
+const PLAIN_METHODS = new Set([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "OPTIONS",
+  "PATCH",
+]);
+
+/** Hosts the URL parser accepted (the grammar check alone is not enough). */
+const validHosts = new Set<string>();
+const VALID_HOSTS_MAX = 256;
+
+function checkHost(origin: string): void {
+  if (validHosts.has(origin)) return;
+  // Throws a TypeError for a host the URL parser refuses (IDNA, ports).
+  new URL(origin + "/");
+  if (validHosts.size >= VALID_HOSTS_MAX) validHosts.clear();
+  validHosts.add(origin);
+}
+
+/**
+ * The handler's Request: `origin` (scheme and host) and `path` as parsed,
+ * `headers` flat [name, value, ...], `body` a stream or null. Its `signal`
+ * is `info.signal`.
+ *
+ * @throws {TypeError} When the URL parser refuses the host.
+ */
+export function makeRequest(
+  origin: string,
+  path: string,
+  method: string,
+  headers: readonly string[],
+  body: ReadableStream<Uint8Array> | null,
+  info: Info,
+): Request {
+  if (found === null || !PLAIN_METHODS.has(method)) {
+    return constructed(origin, path, method, headers, body, info);
+  }
+  checkHost(origin);
+  const raw = origin + path;
+  const request = new FastRequest(info) as unknown as Slots;
+  request[found.inner] = new InnerRequest(
+    method,
+    pairsOf(headers),
+    body === null ? null : new found.InnerBody(body),
+    // Serialised when first read; the path cannot fail once the host parsed.
+    () => new URL(raw).href,
+  );
+  request[found.guard] = "request";
+  return request as unknown as Request;
+}
+
+function pairsOf(headers: readonly string[]): [string, string][] {
+  const pairs: [string, string][] = new Array(headers.length >> 1);
+  for (let i = 0; i < headers.length; i += 2) {
+    pairs[i >> 1] = [headers[i]!, headers[i + 1]!];
+  }
+  return pairs;
+}
+
+/** The public constructor's way, where the fast one is not available. */
+function constructed(
+  origin: string,
+  path: string,
+  method: string,
+  flat: readonly string[],
+  body: ReadableStream<Uint8Array> | null,
+  info: Info,
+): Request {
+  // GET is the default: leaving it out skips the method normalisation.
+  const headers = pairsOf(flat);
+  const init: RequestInit = method === "GET"
+    ? { headers }
+    : { method, headers };
+  if (body !== null) {
+    init.body = body;
+    // @ts-ignore: `duplex` is required for stream bodies but not yet typed.
+    init.duplex = "half";
+  }
+  const request = new Request(origin + path, init);
+  linkSignal(request, info);
+  return request;
+}
+
+/**
+ * Makes one request each way and compares what a handler reads: URL,
+ * method, headers, body, signal, clone. Any difference (or error) turns the
+ * fast way off.
+ */
+function fastMatchesConstructed(): boolean {
+  try {
+    const controller = new AbortController();
+    const info = { signal: controller.signal } as unknown as Info;
+    const headers = ["Host", "Example.COM:443", "X-Two", "a", "x-two", "b"];
+    const view = (fast: boolean) => {
+      const body = new ReadableStream<Uint8Array>();
+      const make = fast ? makeRequest : constructed;
+      const r = make(
+        "https://Example.COM:443",
+        "/a/../b?q=%7e",
+        "POST",
+        headers,
+        body,
+        info,
+      );
+      const copy = r.clone();
+      return JSON.stringify([
+        r instanceof Request,
+        r.url,
+        r.method,
+        [...r.headers],
+        r.headers.get("X-TWO"),
+        r.redirect,
+        r.cache,
+        r.mode,
+        r.bodyUsed,
+        r.body === body,
+        r.signal === info.signal,
+        copy.url,
+        [...copy.headers],
+        copy.body instanceof ReadableStream,
+        r.body !== body,
+        Deno.inspect(r),
+      ]);
+    };
+    const slow = view(false);
+    const fast = view(true);
+    return slow === fast;
+  } catch {
+    return false;
+  }
+}
+
+if (found !== null && !fastMatchesConstructed()) found = null;
+
+/** Whether requests are made the fast way on this Deno (for tests). */
+export const fastRequestSupported: boolean = found !== null;
