@@ -14,3 +14,19 @@ export function httpDate(): string {
   }
   return cachedValue;
 }
+
+let lineSecond = -1;
+let lineBytes = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+/** `date: <IMF-fixdate>\r\n` as bytes, rebuilt at most once per second. */
+export function httpDateLine(): Uint8Array {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== lineSecond) {
+    lineSecond = second;
+    lineBytes = encoder.encode(
+      "date: " + new Date(second * 1000).toUTCString() + "\r\n",
+    );
+  }
+  return lineBytes;
+}

@@ -2,7 +2,7 @@
 // body of known length (Nagle), chunked framing for streams of unknown length.
 
 import { encodeChunk, LAST_CHUNK } from "./_chunked.ts";
-import { httpDate } from "./_date.ts";
+import { httpDate, httpDateLine } from "./_date.ts";
 import {
   fastContentType,
   headerListOf,
@@ -89,6 +89,11 @@ const pendingNow = Promise.resolve(PENDING);
 
 /** What a response's status and own headers put in its head. */
 class Head {
+  #prefix: Uint8Array | null = null;
+  /** The status line and header lines, encoded once. */
+  prefixBytes(): Uint8Array {
+    return this.#prefix ??= encoder.encode(this.statusLine + this.lines);
+  }
   constructor(
     /** "HTTP/1.1 200 OK\r\n" */
     readonly statusLine: string,
@@ -284,23 +289,56 @@ export function fastResponseBytes(
 ): Uint8Array | null {
   const whole = takeServeFastBody(res, COALESCE_BYTES / 3);
   if (whole === null) return null;
-  const h = fastHead(fastContentType);
-  const frame = versionMinor === 0 ? HTTP10 : HTTP11;
-  if (typeof whole === "string" && isAscii(whole)) {
-    // One string, one encode: its byte length is its length.
-    const s = headString(h, frame, keepAlive, whole.length, false);
-    fastBodyBytes = head ? 0 : whole.length;
-    return concat(sink, head ? s : s + whole, null);
+  // Built from cached bytes with no encoder call: a text encoder op per
+  // response showed in Connection: close profiles.
+  const prefix = fastHead(fastContentType).prefixBytes();
+  let data: Uint8Array | null = null;
+  let length: number;
+  if (typeof whole !== "string") length = (data = whole).length;
+  else if (whole.length <= 4096 && isAscii(whole)) length = whole.length;
+  else length = (data = encoder.encode(whole)).length;
+  const date = httpDateLine();
+  const connection = !keepAlive
+    ? CONNECTION_CLOSE
+    : versionMinor === 0
+    ? CONNECTION_KEEP_ALIVE
+    : NOTHING;
+  const bodyLength = head ? 0 : length;
+  const out = sink.scratch(
+    prefix.length + date.length + connection.length + CONTENT_LENGTH.length +
+      20 + bodyLength,
+  );
+  out.set(prefix);
+  let o = prefix.length;
+  out.set(date, o);
+  o += date.length;
+  out.set(connection, o);
+  o += connection.length;
+  out.set(CONTENT_LENGTH, o);
+  o += CONTENT_LENGTH.length;
+  const digits = String(length);
+  for (let i = 0; i < digits.length; i++) out[o++] = digits.charCodeAt(i);
+  out[o++] = 0x0d;
+  out[o++] = 0x0a;
+  out[o++] = 0x0d;
+  out[o++] = 0x0a;
+  if (!head) {
+    if (data !== null) {
+      out.set(data, o);
+      o += length;
+    } else {
+      const text = whole as string;
+      for (let i = 0; i < length; i++) out[o++] = text.charCodeAt(i);
+    }
   }
-  const data = typeof whole === "string" ? encoder.encode(whole) : whole;
-  const s = headString(h, frame, keepAlive, data.length, false);
-  fastBodyBytes = head ? 0 : data.length;
-  return concat(sink, s, head ? null : data);
+  fastBodyBytes = bodyLength;
+  return out.subarray(0, o);
 }
 
-/** headString() reads only versionMinor of the frame. */
-const HTTP10: ResponseFrame = { head: false, keepAlive: true, versionMinor: 0 };
-const HTTP11: ResponseFrame = { head: false, keepAlive: true, versionMinor: 1 };
+const CONNECTION_CLOSE = encoder.encode("connection: close\r\n");
+const CONNECTION_KEEP_ALIVE = encoder.encode("connection: keep-alive\r\n");
+const NOTHING = new Uint8Array(0);
+const CONTENT_LENGTH = encoder.encode("content-length: ");
 
 /**
  * Writes `res` (head and body). Reads the body with backpressure: each chunk
