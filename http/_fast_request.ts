@@ -77,29 +77,53 @@ function findInternals(): Internals | null {
 let found = findInternals();
 
 /**
- * The inner record, with the fields of Deno's own (newInnerRequest) as plain
- * data: Deno's cloneInnerRequest makes records of this shape too.
+ * The inner record, with the fields of Deno's own (newInnerRequest). As in
+ * Deno's, the header list and the URL are made when first read: most
+ * handlers read neither in full, and each array made per request was garbage
+ * to collect. Deno's url() and currentUrl() read the two URL lists.
  */
 class InnerRequest {
   method: string;
-  headerList: [string, string][];
   body: unknown;
   redirectMode = "follow";
   redirectCount = 0;
-  urlList: (() => string)[];
-  urlListProcessed: string[] = [];
   clientRid = null;
   blobUrlEntry = null;
+  #flat: readonly string[];
+  #pairs: [string, string][] | null = null;
+  #raw: string;
+  #urlList: (() => string)[] | null = null;
+  #processed: string[] | null = null;
   constructor(
     method: string,
-    headerList: [string, string][],
+    flat: readonly string[],
     body: unknown,
-    url: () => string,
+    raw: string,
   ) {
     this.method = method;
-    this.headerList = headerList;
+    this.#flat = flat;
     this.body = body;
-    this.urlList = [url];
+    this.#raw = raw;
+  }
+  get headerList(): [string, string][] {
+    return this.#pairs ??= pairsOf(this.#flat);
+  }
+  set headerList(list: [string, string][]) {
+    this.#pairs = list;
+  }
+  get urlList(): (() => string)[] {
+    // Serialised when first read; the path cannot fail once the host parsed.
+    const raw = this.#raw;
+    return this.#urlList ??= [() => new URL(raw).href];
+  }
+  set urlList(list: (() => string)[]) {
+    this.#urlList = list;
+  }
+  get urlListProcessed(): string[] {
+    return this.#processed ??= [];
+  }
+  set urlListProcessed(list: string[]) {
+    this.#processed = list;
   }
 }
 if (found !== null) {
@@ -182,10 +206,9 @@ export function makeRequest(
   const request = new FastRequest(info) as unknown as Slots;
   request[found.inner] = new InnerRequest(
     method,
-    pairsOf(headers),
+    headers,
     body === null ? null : new found.InnerBody(body),
-    // Serialised when first read; the path cannot fail once the host parsed.
-    () => new URL(raw).href,
+    raw,
   );
   request[found.guard] = "request";
   return request as unknown as Request;
@@ -221,6 +244,10 @@ function constructed(
   const request = new Request(origin + path, init);
   linkSignal(request, info);
   return request;
+}
+
+function derived(r: Request): unknown[] {
+  return [r.url, r.method, [...r.headers], r.body instanceof ReadableStream];
 }
 
 /**
@@ -262,6 +289,9 @@ function fastMatchesConstructed(): boolean {
         copy.body instanceof ReadableStream,
         r.body !== body,
         Deno.inspect(r),
+        // What fetch(req) and a proxy's `new Request(req, init)` do.
+        derived(new Request(copy)),
+        derived(new Request(r.clone(), { method: "PUT", headers: { a: "b" } })),
       ]);
     };
     const slow = view(false);

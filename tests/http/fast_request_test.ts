@@ -19,9 +19,15 @@ interface Seen {
   sameSignal: boolean;
 }
 
+async function rebuilt(r: Request): Promise<unknown[]> {
+  return [r.url, r.method, [...r.headers], await r.text()];
+}
+
 /** What a handler reads of a request, in a comparable form. */
 async function viewOf(req: Request): Promise<string> {
   const copy = req.clone();
+  const copy2 = req.clone();
+  const copy3 = req.clone();
   const headers = [...req.headers];
   req.headers.append("x-added", "1");
   return JSON.stringify({
@@ -41,6 +47,11 @@ async function viewOf(req: Request): Promise<string> {
     text: await req.text(),
     bodyUsedAfter: req.bodyUsed,
     inspect: Deno.inspect(req).split("\n")[0],
+    // What fetch(req) and a proxy's `new Request(req, init)` do.
+    rebuilt: await rebuilt(new Request(copy2)),
+    rebuiltWithInit: await rebuilt(
+      new Request(copy3, { method: "PATCH", headers: { "x-new": "1" } }),
+    ),
   });
 }
 
