@@ -109,7 +109,8 @@ export class Connection implements Expirable {
       localAddr: Deno.NetAddr;
       alpnProtocol: string | null;
       tls: boolean;
-      firstRead?: { buf: Uint8Array; pending: Promise<number | null> };
+      firstRead?: Promise<number | null>;
+      firstBuf?: Uint8Array;
     },
   ) {
     this.#t = transport;
@@ -121,8 +122,8 @@ export class Connection implements Expirable {
     this.#scheme = addrs.tls ? "https://" : "http://";
     const first = addrs.firstRead;
     if (first !== undefined) {
-      this.buf = first.buf;
-      this.#pending = first.pending;
+      this.buf = addrs.firstBuf!;
+      this.#pending = first;
     } else this.buf = takeReadBuffer();
   }
 
@@ -252,16 +253,31 @@ export class Connection implements Expirable {
     return this.#wbuf = new Uint8Array(len);
   }
 
-  async writeAll(data: Uint8Array): Promise<void> {
+  writeAll(data: Uint8Array): Promise<void> {
     this.#responseStarted = true;
     const kind = this.kind;
     const deadline = this.deadline;
     this.#setDeadline("write", this.#cfg.writeTimeoutMs);
-    let off = 0;
-    while (off < data.length) {
-      off += await this.#t.write(off === 0 ? data : data.subarray(off));
-    }
-    this.#cfg.metrics.addBytesOut(off);
+    // Most writes complete in one call: no async frame for those.
+    return this.#t.write(data).then((n) =>
+      n === data.length
+        ? this.#written(n, kind, deadline)
+        : this.#writeRest(data, n, kind, deadline)
+    );
+  }
+
+  async #writeRest(
+    data: Uint8Array,
+    off: number,
+    kind: Connection["kind"],
+    deadline: number,
+  ): Promise<void> {
+    while (off < data.length) off += await this.#t.write(data.subarray(off));
+    this.#written(off, kind, deadline);
+  }
+
+  #written(n: number, kind: Connection["kind"], deadline: number): void {
+    this.#cfg.metrics.addBytesOut(n);
     this.kind = kind;
     this.deadline = deadline;
   }
@@ -433,14 +449,22 @@ export class Connection implements Expirable {
           }
         }
       }
+      // #read() inlined: one async frame less per request.
       let n: number | null;
+      const pending = this.#pending;
+      this.#pending = null;
       try {
-        n = await this.#read();
+        n = await (pending ??
+          this.#t.read(
+            this.end === 0 ? this.buf : this.buf.subarray(this.end),
+          ));
       } catch (error) {
         if (this.#closed || isPeerError(error)) return null;
         throw error;
       }
       if (n === null) return null;
+      this.end += n;
+      cfg.metrics.addBytesIn(n);
       if (this.phase === "idle") {
         this.phase = "head";
         if (this.kind === "idle") {

@@ -21,10 +21,11 @@ export interface ReadyConn {
   tls: boolean;
   /**
    * A read started before the handshake completed (it drives the handshake
-   * too), into `buf`: the request's first bytes arrive without waiting for
-   * another turn of the event loop after the handshake.
+   * too), into `firstBuf`: the request's first bytes arrive without waiting
+   * for another turn of the event loop after the handshake.
    */
-  firstRead?: { buf: Uint8Array; pending: Promise<number | null> };
+  firstRead?: Promise<number | null>;
+  firstBuf?: Uint8Array;
 }
 
 /** Turns an accepted socket into a ready connection (TLS handshake). */

@@ -108,6 +108,21 @@ export async function tlsHandshakeUnbounded(
   }
 }
 
+/**
+ * Counts a handshake its caller drives itself (`conn.handshake()` awaited
+ * in place, one promise less per connection than
+ * {@linkcode tlsHandshakeUnbounded}); call {@linkcode handshakeSettled} once
+ * it settles either way. Not re-exported by mod.ts.
+ */
+export function handshakeStarted(): void {
+  pending++;
+}
+
+/** Ends the count {@linkcode handshakeStarted} began. */
+export function handshakeSettled(): void {
+  pending--;
+}
+
 /** Counts a handshake given up by the caller of {@linkcode tlsAcceptUnbounded}. */
 export function noteAbandonedHandshake(): void {
   abandoned++;
