@@ -10,8 +10,9 @@
 // Env: BENCH_SECONDS (default 5 per case), BENCH_CONNECTIONS (default 50),
 // BENCH_THREADS (default 2), BENCH_TLS=0 for plain TCP, BENCH_MAX_REQ (our
 // maxRequestsPerConnection, default 0 = unlimited like Deno.serve), BENCH_ROUNDS
-// (default 2): the servers alternate round by round and the best round of
-// each is printed, so load from other processes hits both alike. BENCH_CASES
+// (default 2): the servers alternate round by round; the best round of each
+// is printed, and the median of the rounds' paired ratios (steadier than the
+// ratio of two best rounds when other load comes and goes). BENCH_CASES
 // (default "keep-alive,close") picks the cases.
 
 import { runWrk, spawnServer, warmUp, type WrkFigures } from "./_harness.ts";
@@ -146,10 +147,19 @@ if (Deno.args[0] === "--serve") {
     let deno: Figures | null = null;
     let ours: Figures | null = null;
     let bare: Figures | null = null;
+    // Each round runs the three servers back to back: the ratio of a round
+    // compares servers under the same load from other processes.
+    const oursRatios: number[] = [];
+    const bareRatios: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      deno = best(deno, await measure("deno", close));
-      ours = best(ours, await measure("ours", close));
-      bare = best(bare, await measure("bare", close));
+      const d = await measure("deno", close);
+      const o = await measure("ours", close);
+      const b = await measure("bare", close);
+      deno = best(deno, d);
+      ours = best(ours, o);
+      bare = best(bare, b);
+      oursRatios.push(o.rps / d.rps);
+      bareRatios.push(b.rps / d.rps);
     }
     if (deno === null || ours === null || bare === null) {
       throw new RangeError("BENCH_ROUNDS < 1");
@@ -165,5 +175,22 @@ if (Deno.args[0] === "--serve") {
           (bare.rps / deno.rps).toFixed(2)
         }x; ours/bare loop: ${(ours.rps / bare.rps).toFixed(2)}x`,
     );
+    console.log(
+      `median of the ${ROUNDS} rounds' throughput ratios: ours/Deno.serve ${
+        median(oursRatios).toFixed(2)
+      }x (${span(oursRatios)}), bare loop/Deno.serve ${
+        median(bareRatios).toFixed(2)
+      }x (${span(bareRatios)})`,
+    );
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function span(xs: number[]): string {
+  return `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
 }

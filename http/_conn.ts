@@ -26,6 +26,11 @@ import type { ServerState } from "./_state.ts";
 import type { Admission, ShedDecision } from "./load_shed_types.ts";
 import { serviceUnavailableResponse } from "./service_unavailable.ts";
 import { makeRequest } from "./_fast_request.ts";
+import {
+  handshakeSettled,
+  handshakeStarted,
+  noteAbandonedHandshake,
+} from "../tls/accept.ts";
 
 const NO_HEADERS: readonly string[] = [];
 
@@ -73,11 +78,15 @@ export class Connection implements Expirable {
   end = 0;
   readonly remoteAddr: Deno.NetAddr;
   readonly localAddr: Deno.NetAddr;
-  readonly alpnProtocol: string | null;
+  /** Known once the TLS handshake is done; null for TCP. */
+  alpnProtocol: string | null = null;
   phase: Phase = "idle";
   requests = 0;
 
   #t: Transport;
+  #handshakeMs: number | null;
+  /** The handshake deadline passed (see expire()). */
+  #handshakeExpired = false;
   #cfg: ServerConfig;
   #state: ServerState;
   #scheme: string;
@@ -101,30 +110,23 @@ export class Connection implements Expirable {
   /** A status expire() sent in place of the handler's response (408). */
   #sentStatus = 0;
 
+  /**
+   * @param raw The accepted socket: a TlsConn whose handshake `run()`
+   * drives when `handshakeMs` is a number, else a TCP connection.
+   */
   constructor(
-    transport: Transport,
+    raw: Deno.Conn,
     state: ServerState,
-    addrs: {
-      remoteAddr: Deno.NetAddr;
-      localAddr: Deno.NetAddr;
-      alpnProtocol: string | null;
-      tls: boolean;
-      firstRead?: Promise<number | null>;
-      firstBuf?: Uint8Array;
-    },
+    handshakeMs: number | null,
   ) {
-    this.#t = transport;
+    this.#t = raw;
     this.#state = state;
     this.#cfg = state.cfg;
-    this.remoteAddr = addrs.remoteAddr;
-    this.localAddr = addrs.localAddr;
-    this.alpnProtocol = addrs.alpnProtocol;
-    this.#scheme = addrs.tls ? "https://" : "http://";
-    const first = addrs.firstRead;
-    if (first !== undefined) {
-      this.buf = addrs.firstBuf!;
-      this.#pending = first;
-    } else this.buf = takeReadBuffer();
+    this.remoteAddr = raw.remoteAddr as Deno.NetAddr;
+    this.localAddr = raw.localAddr as Deno.NetAddr;
+    this.#handshakeMs = handshakeMs;
+    this.#scheme = handshakeMs !== null ? "https://" : "http://";
+    this.buf = takeReadBuffer();
   }
 
   /** Closes the transport at once; pending reads and writes fail. */
@@ -146,7 +148,7 @@ export class Connection implements Expirable {
       this.#t.close();
     } catch (error) {
       // Already closed by the peer or the TLS layer: nothing left to release.
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
+      if (!isPeerError(error)) throw error;
     }
   }
 
@@ -157,6 +159,14 @@ export class Connection implements Expirable {
 
   expire(): void {
     const kind = this.kind;
+    if (kind === "handshake") {
+      // A silent client: closing may not free the socket at once (Deno
+      // 2.9.6 keeps it until the peer sends or closes), so it is counted.
+      this.#handshakeExpired = true;
+      noteAbandonedHandshake();
+      this.close();
+      return;
+    }
     if (kind === "watch") {
       // A handler still running after a while: watch for the client leaving.
       this.watchPeer();
@@ -316,10 +326,46 @@ export class Connection implements Expirable {
     this.#responseStarted = false;
   }
 
-  /** Runs the connection to its end; never throws for what the peer does. */
-  async serve(): Promise<void> {
+  /**
+   * Runs the connection to its end: the TLS handshake (the first read starts
+   * with it), then requests until one side closes; or, with `shedRetry` >= 0,
+   * a 503 after the handshake. Never throws for what the peer does. One
+   * async frame for all of it: each frame made per connection showed in the
+   * garbage collector's share of a Connection: close exchange.
+   */
+  async run(shedRetry: number): Promise<void> {
     const state = this.#state;
+    state.clock.add(this);
+    let opened = false;
     try {
+      if (this.#handshakeMs !== null) {
+        this.kind = "handshake";
+        this.deadline = state.clock.now + this.#handshakeMs;
+        const tls = this.#t as Deno.TlsConn;
+        handshakeStarted();
+        const hs = tls.handshake();
+        // The first read starts with the handshake (a read drives it too),
+        // so a request sent right behind the client's Finished is ready when
+        // the handshake is: one turn of the event loop less per connection.
+        const first = this.#pending = tls.read(this.buf);
+        try {
+          this.alpnProtocol = (await hs).alpnProtocol;
+        } catch {
+          // The read fails with the handshake; it stays pending, so its
+          // buffer is not reused.
+          first.catch(() => {});
+          if (this.#handshakeExpired) state.timeout("handshake");
+          else if (this.#closed) noteAbandonedHandshake();
+          else state.handshakeFailures++;
+          return;
+        } finally {
+          handshakeSettled();
+        }
+        this.deadline = Infinity;
+      } else (this.#t as Deno.TcpConn).setNoDelay(true);
+      if (shedRetry >= 0) return await this.#shed(shedRetry);
+      state.connectionOpen(this);
+      opened = true;
       for (;;) {
         const head = await this.#readHead();
         if (head === null) return;
@@ -344,6 +390,8 @@ export class Connection implements Expirable {
       // A read started before the close settles now; its failure is expected.
       this.#pending?.catch(() => {});
       this.#releaseBuffers();
+      state.clock.delete(this);
+      if (opened) state.connectionClose(this);
     }
   }
 
@@ -369,19 +417,12 @@ export class Connection implements Expirable {
     ) writePool.push(wbuf);
   }
 
-  /** Answers a connection shed by `maxConnections` with a 503, then closes. */
-  async shed(retryAfterSeconds: number): Promise<void> {
+  /** Answers a connection shed by `maxConnections` with a 503 (run closes). */
+  async #shed(retryAfterSeconds: number): Promise<void> {
     this.phase = "closing";
-    try {
-      await this.writeAll(serviceUnavailableResponse(retryAfterSeconds));
-      this.#logRejected(503, 0);
-      await this.#lingerClose();
-    } catch (error) {
-      if (!this.#closed && !isPeerError(error)) this.#state.reportError(error);
-    } finally {
-      this.close();
-      this.#pending?.catch(() => {});
-    }
+    await this.writeAll(serviceUnavailableResponse(retryAfterSeconds));
+    this.#logRejected(503, 0);
+    await this.#lingerClose();
   }
 
   /** Counts and logs a response the engine sent without a parsed request. */

@@ -4,36 +4,12 @@
 import { goSupervisor, type Nursery } from "../concurrency/mod.ts";
 import type { ServerConfig } from "./_config.ts";
 import { Connection } from "./_conn.ts";
-import { isPeerError, type Transport } from "./_conn_parts.ts";
+import { isPeerError } from "./_conn_parts.ts";
 import { DeadlineWheel } from "./_deadlines.ts";
-import type { LoadShedder } from "./load_shed.ts";
 import { ServerState } from "./_state.ts";
 import { metricsText, type MetricsTextOptions } from "./metrics_text.ts";
 import type { HttpShutdownOptions } from "./options.ts";
 import type { HttpServer, HttpServerStats } from "./server.ts";
-
-/** A connection ready for HTTP (after its handshake). */
-export interface ReadyConn {
-  transport: Transport;
-  remoteAddr: Deno.NetAddr;
-  localAddr: Deno.NetAddr;
-  alpnProtocol: string | null;
-  tls: boolean;
-  /**
-   * A read started before the handshake completed (it drives the handshake
-   * too), into `firstBuf`: the request's first bytes arrive without waiting
-   * for another turn of the event loop after the handshake.
-   */
-  firstRead?: Promise<number | null>;
-  firstBuf?: Uint8Array;
-}
-
-/** Turns an accepted socket into a ready connection (TLS handshake). */
-export type Upgrade = (
-  conn: Deno.Conn,
-  signal: AbortSignal,
-  state: ServerState,
-) => Promise<ReadyConn | null>;
 
 function tickFor(cfg: ServerConfig, extraMs: number): number {
   const shortest = Math.min(
@@ -57,7 +33,8 @@ export class ServerImpl implements HttpServer {
   #closing = false;
   /** Settles when a replaceListener() in progress is done. */
   #swap: Promise<void> | null = null;
-  #upgrade: Upgrade | null = null;
+  /** The TLS handshake's deadline; null for plain TCP. */
+  #handshakeMs: number | null;
   /** Settles when the accept loop of a listener has ended. */
   #loopEnds = new Map<Deno.Listener, PromiseWithResolvers<void>>();
   /** Resolves when accepting has ended for good (shutdown, lost listener). */
@@ -70,9 +47,10 @@ export class ServerImpl implements HttpServer {
   constructor(
     listener: Deno.Listener,
     cfg: ServerConfig,
-    upgrade: Upgrade,
+    handshakeMs: number | null,
     options: { signal: AbortSignal | undefined; tickMs: number },
   ) {
+    this.#handshakeMs = handshakeMs;
     this.#listener = listener;
     this.addr = listener.addr as Deno.NetAddr;
     this.#state = new ServerState(cfg);
@@ -83,7 +61,7 @@ export class ServerImpl implements HttpServer {
     // An already-aborted signal: serve nothing.
     if (this.#signal?.aborted) queueMicrotask(this.#onAbort);
     this.finished = goSupervisor(
-      (nursery) => this.#acceptLoop(nursery, upgrade),
+      (nursery) => this.#acceptLoop(nursery),
       { onFailure: (error) => this.#state.reportError(error) },
     ).then(() => {}).finally(() => {
       clearTimeout(this.#graceTimer);
@@ -195,9 +173,8 @@ export class ServerImpl implements HttpServer {
     this.#nursery?.cancel(reason);
   }
 
-  async #acceptLoop(nursery: Nursery, upgrade: Upgrade): Promise<void> {
+  async #acceptLoop(nursery: Nursery): Promise<void> {
     this.#nursery = nursery;
-    this.#upgrade = upgrade;
     const addrInfo = this.addr;
     this.#state.cfg.onListen?.(addrInfo);
     // Each listener gets its own loop, so a replaced one can drain while its
@@ -219,7 +196,6 @@ export class ServerImpl implements HttpServer {
 
   async #acceptUntilReplaced(listener: Deno.Listener): Promise<void> {
     const nursery = this.#nursery!;
-    const upgrade = this.#upgrade!;
     while (!this.#closing) {
       let raw: Deno.Conn;
       try {
@@ -237,63 +213,33 @@ export class ServerImpl implements HttpServer {
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
-      nursery.go(() => this.#serve(raw, upgrade, nursery.signal));
+      nursery.go(() => this.#serve(raw));
     }
     this.#acceptEnded.resolve();
   }
 
-  async #serve(
-    raw: Deno.Conn,
-    upgrade: Upgrade,
-    signal: AbortSignal,
-  ): Promise<void> {
+  /**
+   * Runs one accepted connection: its handshake, then HTTP, or a 503 when
+   * `maxConnections` is reached. The connection object exists from accept
+   * on (the handshake's deadline is its own), with no async frame here.
+   */
+  #serve(raw: Deno.Conn): Promise<void> | undefined {
     const state = this.#state;
     const shedder = state.cfg.shedder;
     if (shedder !== null && !shedder.tryAdmitConnection()) {
-      return this.#shedConnection(raw, upgrade, signal, shedder);
-    }
-    try {
-      // A TLS handshake is on the wheel under its deadline, where a forced
-      // close finds it; a TCP upgrade settles at once.
-      const ready = await upgrade(raw, signal, state);
-      if (ready === null) return;
-      const conn = new Connection(ready.transport, state, ready);
-      this.#wheel.add(conn);
-      state.connectionOpen(conn);
-      try {
-        await conn.serve();
-      } finally {
-        this.#wheel.delete(conn);
-        state.connectionClose(conn);
+      if (shedder.shedBeforeHandshake) {
+        // Cheapest: no handshake, no buffers; the client sees a reset or EOF.
+        closeQuietly(raw);
+        return;
       }
-    } finally {
-      shedder?.releaseConnection();
+      return new Connection(raw, state, this.#handshakeMs).run(
+        shedder.retryAfterSeconds,
+      );
     }
-  }
-
-  /** Refuses a connection over `maxConnections`, never touching others. */
-  async #shedConnection(
-    raw: Deno.Conn,
-    upgrade: Upgrade,
-    signal: AbortSignal,
-    shedder: LoadShedder,
-  ): Promise<void> {
-    if (shedder.shedBeforeHandshake) {
-      // Cheapest: no handshake, no buffers; the client sees a reset or EOF.
-      closeQuietly(raw);
-      return;
-    }
-    // A TLS handshake is on the wheel under its deadline, where a forced
-    // close finds it; a TCP upgrade settles at once.
-    const ready = await upgrade(raw, signal, this.#state);
-    if (ready === null) return;
-    const conn = new Connection(ready.transport, this.#state, ready);
-    this.#wheel.add(conn);
-    try {
-      await conn.shed(shedder.retryAfterSeconds);
-    } finally {
-      this.#wheel.delete(conn);
-    }
+    const done = new Connection(raw, state, this.#handshakeMs).run(-1);
+    return shedder === null
+      ? done
+      : done.finally(() => shedder.releaseConnection());
   }
 }
 

@@ -37,17 +37,8 @@ export function httpServeOpts(
   return new ServerImpl(
     listener,
     cfg,
-    (conn) => {
-      const tcp = conn as Deno.TcpConn;
-      tcp.setNoDelay(true);
-      return Promise.resolve({
-        transport: tcp,
-        remoteAddr: tcp.remoteAddr,
-        localAddr: tcp.localAddr,
-        alpnProtocol: null,
-        tls: false,
-      });
-    },
+    // No handshake: HTTP from the first byte (Nagle off, see Connection).
+    null,
     { signal: config.signal, tickMs: Infinity },
   );
 }

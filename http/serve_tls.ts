@@ -8,41 +8,12 @@ import {
   reusePortSupported,
 } from "./_cert_reload.ts";
 import { pendingHandshakeSockets } from "../tls/mod.ts";
-import {
-  handshakeSettled,
-  handshakeStarted,
-  noteAbandonedHandshake,
-} from "../tls/accept.ts";
-import type { Expirable } from "./_deadlines.ts";
-import { closeQuietly } from "./_server.ts";
-import { takeReadBuffer } from "./_conn.ts";
 import type {
   HttpServeHandler,
   HttpServerOptions,
   HttpsTlsConfig,
 } from "./options.ts";
 import type { HttpsServer } from "./cert_reload.ts";
-
-/** A handshake's deadline on the server's wheel: expiry closes the socket. */
-class HandshakeDeadline implements Expirable {
-  expired = false;
-  wheelPrev: Expirable | null = null;
-  wheelNext: Expirable | null = null;
-  onWheel = false;
-  #conn: Deno.TlsConn;
-  constructor(conn: Deno.TlsConn, public deadline: number) {
-    this.#conn = conn;
-  }
-  expire(): void {
-    this.expired = true;
-    noteAbandonedHandshake();
-    closeQuietly(this.#conn);
-  }
-  /** A shutdown's forced close. */
-  close(): void {
-    closeQuietly(this.#conn);
-  }
-}
 
 function pem(
   tls: HttpsTlsConfig,
@@ -111,58 +82,10 @@ export function httpServeTlsOpts(
   const server = new HttpsServerImpl([
     listener,
     cfg,
-    async (conn, signal, state) => {
-      const tlsConn = conn as Deno.TlsConn;
-      if (signal.aborted) {
-        closeQuietly(tlsConn);
-        return null;
-      }
-      // The server's deadline sweep bounds the handshake: a timer and an
-      // abort listener per handshake were 5% of the JavaScript time of a
-      // Connection: close exchange. A shutdown's forced close closes the
-      // socket (#forceClose).
-      const watch = new HandshakeDeadline(
-        tlsConn,
-        state.clock.now + handshakeTimeoutMs,
-      );
-      state.clock.add(watch);
-      // The first read starts with the handshake (a read drives it too), so
-      // a request sent right behind the client's Finished is ready when the
-      // handshake is: one turn of the event loop less per connection. The
-      // handshake is awaited here, not through a wrapper: each async frame
-      // made per connection showed in the garbage collector's share.
-      handshakeStarted();
-      const hs = tlsConn.handshake();
-      const buf = takeReadBuffer();
-      const pending = tlsConn.read(buf);
-      try {
-        const alpnProtocol = (await hs).alpnProtocol;
-        // The engine reads and writes the TlsConn itself: a wrapper's
-        // per-call checks cost about a fifth of the keep-alive throughput,
-        // and each object made per connection shows in Connection: close.
-        return {
-          transport: tlsConn,
-          remoteAddr: tlsConn.remoteAddr,
-          localAddr: tlsConn.localAddr,
-          alpnProtocol,
-          tls: true,
-          firstBuf: buf,
-          firstRead: pending,
-        };
-      } catch {
-        closeQuietly(tlsConn);
-        // The read fails with the handshake; its buffer is not reused, as
-        // the read may still be in flight.
-        pending.catch(() => {});
-        if (watch.expired) state.timeout("handshake");
-        else if (signal.aborted) noteAbandonedHandshake();
-        else state.handshakeFailures++;
-        return null;
-      } finally {
-        handshakeSettled();
-        state.clock.delete(watch);
-      }
-    },
+    // The handshake runs under the server's deadline sweep (a timer and an
+    // abort listener per handshake were 5% of the JavaScript time of a
+    // Connection: close exchange); see Connection.run().
+    handshakeTimeoutMs,
     { signal: config.signal, tickMs: handshakeTimeoutMs },
   ], { params: { ...params, reusePort }, pair: { cert, key }, files });
   server.abandonedHandshakes = () => pendingHandshakeSockets().abandoned;

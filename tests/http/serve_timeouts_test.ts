@@ -2,6 +2,7 @@
 // keep-alive and write. Short real timers, because real sockets are involved.
 
 import assert from "node:assert/strict";
+import { pendingHandshakeSockets } from "../../tls/mod.ts";
 import { RawClient, startTls, statuses } from "./_helpers.ts";
 
 const H = "Host: localhost\r\n";
@@ -103,4 +104,29 @@ Deno.test("httpServeTlsOpts() gives up a TLS handshake after handshakeTimeoutMs"
   tcp.close();
   assert.equal(server.stats().openConnections, 0);
   await server.shutdown({ graceMs: 1_000 });
+});
+
+Deno.test("httpServeTlsOpts() shutdown() closes a handshake in progress after graceMs, and counts it abandoned", async () => {
+  const server = startTls(() => new Response("ok"), {}, 60_000);
+  const before = server.stats().abandonedTlsHandshakes;
+  const tcp = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  // Accepted and handshaking (the client sends nothing).
+  while (pendingHandshakeSockets().pending === 0) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  // Without the forced close it would wait out the 60 s handshake deadline.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    server.shutdown({ graceMs: 50 }).then(() => "finished"),
+    new Promise((r) => timer = setTimeout(() => r("still waiting"), 5_000)),
+  ]);
+  clearTimeout(timer);
+  assert.equal(outcome, "finished");
+  assert.equal(server.stats().abandonedTlsHandshakes, before + 1);
+  assert.equal(server.stats().openConnections, 0);
+  // The peer's close releases the socket the runtime still holds.
+  tcp.close();
 });
