@@ -64,6 +64,8 @@ export function takeReadBuffer(): Uint8Array {
 /** #tryHead(): more bytes are needed; the head was refused. */
 const MORE: unique symbol = Symbol("more");
 const REJECT: unique symbol = Symbol("reject");
+/** #exchange(): run() writes the response bytes it left. */
+const WRITE: unique symbol = Symbol("write");
 
 /** Thrown into #call when the connection stops waiting for the handler. */
 const ABANDONED: unique symbol = Symbol("abandoned");
@@ -395,7 +397,20 @@ export class Connection implements Expirable {
           head = this.#tryHead();
         }
         if (head === REJECT) return await this.#reject(this.#headError);
-        const keepAlive = await this.#exchange(head);
+        const result = this.#exchange(head);
+        let keepAlive: boolean;
+        if (result === WRITE) {
+          const bytes = this.#out!;
+          this.#out = null;
+          let complete = false;
+          try {
+            await this.writeAll(bytes);
+            complete = true;
+          } catch (error) {
+            this.#noteWriteError(error);
+          }
+          keepAlive = this.#wrote(complete);
+        } else keepAlive = result instanceof Promise ? await result : result;
         if (!keepAlive || this.#closed) break;
       }
       // The client asked for the close and sent nothing more: no lingering,
@@ -578,8 +593,13 @@ export class Connection implements Expirable {
     }
   }
 
-  /** Serves one request; returns whether the connection stays open. */
-  async #exchange(head: RequestHead): Promise<boolean> {
+  /**
+   * Serves one request: whether the connection stays open, at once or as a
+   * promise, or WRITE when the response is bytes for run() to write (the
+   * common case: a handler that answers at once with a complete body). That
+   * case makes no async frame of its own: run()'s loop awaits the write.
+   */
+  #exchange(head: RequestHead): boolean | Promise<boolean> | typeof WRITE {
     const cfg = this.#cfg;
     const state = this.#state;
     const index = this.requests++;
@@ -592,79 +612,176 @@ export class Connection implements Expirable {
       (cfg.maxRequestsPerConnection === 0 ||
         this.requests < cfg.maxRequestsPerConnection);
     this.#clientClosing = !head.keepAlive;
+    // OPTIONS * asks about the server itself: answered here.
+    if (head.form === "asterisk") return this.#asterisk(head, time, keepAlive);
+
     const method = head.method;
-    const isHead = method === "HEAD";
-
-    if (head.form === "asterisk") {
-      // OPTIONS * asks about the server itself: answered here.
-      await this.writeAll(
-        allowResponseBytes(DEFAULT_ALLOW, keepAlive, head.versionMinor),
-      );
-      this.#end(head, time, 204, 0, true);
-      return keepAlive && !this.#peerGone;
-    }
-
     const hasBody = head.chunked || head.contentLength > 0;
     const body = hasBody
       ? new RequestBody(this, head.contentLength, head.chunked, cfg)
       : null;
     this.#body = body;
     this.#continuePending = head.expectContinue && hasBody;
-    const exposeBody = body !== null && method !== "GET" && !isHead;
+    const exposeBody = body !== null && method !== "GET" && method !== "HEAD";
     const info = new Info(this, index);
     this.#info = info;
 
-    let res: Response;
     let request: Request;
     try {
       request = this.#request(head, method, exposeBody ? body : null, info);
     } catch (error) {
       // A Host the URL parser refuses although the grammar allowed it.
       state.inFlight--;
-      await this.#reject(
+      return this.#reject(
         new HttpError(400, "bad_request", "Invalid request URL", {
           cause: error,
         }),
-      );
-      return false;
+      ).then(() => false);
     }
-    const shedder = cfg.shedder;
-    if (shedder !== null) {
-      let decision:
-        | Admission
-        | ShedDecision
-        | Promise<
-          Admission | ShedDecision
-        > = shedder.admit(this.#priorityOf(request, info));
-      // Only a request that has to wait for a slot awaits here.
-      if (decision instanceof Promise) decision = await decision;
-      if (!decision.admitted) {
-        // Refused: a minimal 503 in one write. The connection stays open
-        // when nothing is left to read: closing it would make the client pay
-        // a new TLS handshake per refusal, a storm under overload.
-        const keep = keepAlive && body === null && head.versionMinor === 1;
-        const sent = await this.writeAll(
-          serviceUnavailableResponse(
-            decision.retryAfterSeconds,
-            keep ? KEEP_ALIVE : CLOSE,
-          ),
-        ).then(() => true, (e) => {
-          this.#noteWriteError(e);
-          return false;
-        });
-        this.#end(head, time, 503, 0, sent);
-        this.#info = null;
-        return keep && sent && !this.#closed;
-      }
-      this.#slot = decision;
+    if (cfg.shedder !== null) {
+      return this.#admitted(head, time, keepAlive, body, request, info);
     }
     this.#startedAt = performance.now();
     cfg.metrics.requestStarted();
     // No timeout bounds the handler, but after a while a client that left
     // must be noticed (see expire()).
     this.#setDeadline("watch", WATCH_PEER_MS);
+    const answer = this.#call(request, info);
+    if (
+      answer instanceof Response && body === null &&
+      !((method === "HEAD" || method === "OPTIONS") &&
+        (answer.status === 405 || answer.status === 501))
+    ) {
+      // Nothing of what #answered() handles applies: no body, no HEAD or
+      // OPTIONS fallback, the handler done.
+      if (this.kind === "watch") this.deadline = Infinity;
+      // A shutdown that began while the handler ran: announce the close.
+      if (state.draining) keepAlive = false;
+      const fast = fastResponseBytes(
+        this,
+        answer,
+        method === "HEAD",
+        keepAlive,
+        head.versionMinor,
+      );
+      if (fast !== null) {
+        this.#out = fast;
+        this.#outHead = head;
+        this.#outTime = time;
+        this.#outBytes = fastBodyBytes;
+        this.#outKeepAlive = keepAlive;
+        return WRITE;
+      }
+    }
+    return this.#answered(head, time, keepAlive, body, info, answer);
+  }
+
+  /** Bytes #exchange() left for run() to write, and what to record then. */
+  #out: Uint8Array | null = null;
+  #outHead: RequestHead | null = null;
+  #outTime = 0;
+  #outBytes = 0;
+  #outKeepAlive = false;
+
+  /** Ends the exchange whose bytes run() wrote (or failed to write). */
+  #wrote(complete: boolean): boolean {
+    const head = this.#outHead!;
+    this.#outHead = null;
+    this.#end(
+      head,
+      this.#outTime,
+      200,
+      complete ? this.#outBytes : 0,
+      complete,
+    );
+    this.#info = null;
+    return complete && this.#outKeepAlive && !this.#peerGone && !this.#closed;
+  }
+
+  /** Answers `OPTIONS *` with the methods the server knows. */
+  async #asterisk(
+    head: RequestHead,
+    time: number,
+    keepAlive: boolean,
+  ): Promise<boolean> {
+    await this.writeAll(
+      allowResponseBytes(DEFAULT_ALLOW, keepAlive, head.versionMinor),
+    );
+    this.#end(head, time, 204, 0, true);
+    return keepAlive && !this.#peerGone;
+  }
+
+  /** Asks the load shedder for a slot; refused: a 503, else the handler. */
+  async #admitted(
+    head: RequestHead,
+    time: number,
+    keepAlive: boolean,
+    body: RequestBody | null,
+    request: Request,
+    info: Info,
+  ): Promise<boolean> {
+    const shedder = this.#cfg.shedder!;
+    let decision:
+      | Admission
+      | ShedDecision
+      | Promise<
+        Admission | ShedDecision
+      > = shedder.admit(this.#priorityOf(request, info));
+    // Only a request that has to wait for a slot awaits here.
+    if (decision instanceof Promise) decision = await decision;
+    if (!decision.admitted) {
+      // Refused: a minimal 503 in one write. The connection stays open
+      // when nothing is left to read: closing it would make the client pay
+      // a new TLS handshake per refusal, a storm under overload.
+      const keep = keepAlive && body === null && head.versionMinor === 1;
+      const sent = await this.writeAll(
+        serviceUnavailableResponse(
+          decision.retryAfterSeconds,
+          keep ? KEEP_ALIVE : CLOSE,
+        ),
+      ).then(() => true, (e) => {
+        this.#noteWriteError(e);
+        return false;
+      });
+      this.#end(head, time, 503, 0, sent);
+      this.#info = null;
+      return keep && sent && !this.#closed;
+    }
+    this.#slot = decision;
+    this.#startedAt = performance.now();
+    this.#cfg.metrics.requestStarted();
+    // No timeout bounds the handler, but after a while a client that left
+    // must be noticed (see expire()).
+    this.#setDeadline("watch", WATCH_PEER_MS);
+    return this.#answered(
+      head,
+      time,
+      keepAlive,
+      body,
+      info,
+      this.#call(request, info),
+    );
+  }
+
+  /**
+   * The rest of an exchange once the handler was called: waits for its
+   * answer, applies the HEAD and OPTIONS fallbacks and what the request
+   * body asks for, writes the response.
+   */
+  async #answered(
+    head: RequestHead,
+    time: number,
+    keepAlive: boolean,
+    body: RequestBody | null,
+    info: Info,
+    answer: Response | Promise<Response>,
+  ): Promise<boolean> {
+    const cfg = this.#cfg;
+    const state = this.#state;
+    const method = head.method;
+    const isHead = method === "HEAD";
+    let res: Response;
     try {
-      const answer = this.#call(request, info);
       res = answer instanceof Response ? answer : await answer;
       if (isHead && (res.status === 405 || res.status === 501)) {
         // The handler does not know HEAD: answer with its GET headers.
