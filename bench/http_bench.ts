@@ -160,6 +160,11 @@ if (Deno.args[0] === "--serve") {
       bare = best(bare, b);
       oursRatios.push(o.rps / d.rps);
       bareRatios.push(b.rps / d.rps);
+      console.log(
+        `  round ${round + 1}: Deno.serve ${d.rps.toFixed(0)}, ours ${
+          o.rps.toFixed(0)
+        }, bare loop ${b.rps.toFixed(0)} req/s`,
+      );
     }
     if (deno === null || ours === null || bare === null) {
       throw new RangeError("BENCH_ROUNDS < 1");
