@@ -1,6 +1,5 @@
 import { checkTimeout } from "./_deadline.ts";
 import { handshake } from "./_handshake.ts";
-import { closeQuietly, toTlsError } from "./_map_error.ts";
 import type { TlsStream } from "./stream.ts";
 
 /**
@@ -82,37 +81,12 @@ export function tlsAcceptAsync(
 }
 
 /**
- * The bare handshake of {@linkcode tlsAcceptAsync}: no timer, no abort
- * listener, no {@linkcode TlsStream}, counted in
- * {@linkcode pendingHandshakeSockets}. For a server whose own deadline sweep
- * bounds the handshake, closing `conn` and calling
- * {@linkcode noteAbandonedHandshake} when it gives up; a server accepting a
- * connection per request pays for every object made here. Not re-exported by
- * mod.ts.
- *
- * @param conn A connection from `Deno.TlsListener.accept()`.
- * @returns The negotiated ALPN protocol, once the handshake has completed.
- * @throws {TlsError} If the handshake fails; the connection is closed.
- */
-export async function tlsHandshakeUnbounded(
-  conn: Deno.TlsConn,
-): Promise<string | null> {
-  pending++;
-  try {
-    return (await conn.handshake()).alpnProtocol;
-  } catch (error) {
-    closeQuietly(conn);
-    throw toTlsError(error, "handshake", undefined);
-  } finally {
-    pending--;
-  }
-}
-
-/**
- * Counts a handshake its caller drives itself (`conn.handshake()` awaited
- * in place, one promise less per connection than
- * {@linkcode tlsHandshakeUnbounded}); call {@linkcode handshakeSettled} once
- * it settles either way. Not re-exported by mod.ts.
+ * Counts, in {@linkcode pendingHandshakeSockets}, a handshake its caller
+ * drives itself: a server whose own deadline sweep bounds the handshake
+ * (no timer, no abort listener, no {@linkcode TlsStream} per connection),
+ * closing the connection and calling {@linkcode noteAbandonedHandshake} when
+ * it gives up. Call {@linkcode handshakeSettled} once it settles either way.
+ * Not re-exported by mod.ts.
  */
 export function handshakeStarted(): void {
   pending++;
