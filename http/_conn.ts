@@ -400,15 +400,23 @@ export class Connection implements Expirable {
         const result = this.#exchange(head);
         let keepAlive: boolean;
         if (result === WRITE) {
+          // writeAll() in place: no promise or closure of its own.
           const bytes = this.#out!;
           this.#out = null;
+          this.#responseStarted = true;
+          this.#setDeadline("write", this.#cfg.writeTimeoutMs);
           let complete = false;
           try {
-            await this.writeAll(bytes);
+            let off = await this.#t.write(bytes);
+            while (off < bytes.length) {
+              off += await this.#t.write(bytes.subarray(off));
+            }
+            this.#cfg.metrics.addBytesOut(off);
             complete = true;
           } catch (error) {
             this.#noteWriteError(error);
           }
+          this.deadline = Infinity;
           keepAlive = this.#wrote(complete);
         } else keepAlive = result instanceof Promise ? await result : result;
         if (!keepAlive || this.#closed) break;
