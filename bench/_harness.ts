@@ -84,10 +84,18 @@ export async function runWrk(args: string[]): Promise<WrkFigures> {
   };
 }
 
-/** A short wrk run whose figures are thrown away: warms the server's JIT. */
-export async function warmUp(url: string, connections: number): Promise<void> {
+/**
+ * A short wrk run whose figures are thrown away: warms the server's JIT on
+ * the same kind of traffic as the measurement (`extra`: e.g. the
+ * `Connection: close` header), so no server is measured while it compiles.
+ */
+export async function warmUp(
+  url: string,
+  connections: number,
+  extra: string[] = [],
+): Promise<void> {
   await new Deno.Command("wrk", {
-    args: ["-t1", `-c${connections}`, "-d1s", url],
+    args: ["-t1", `-c${connections}`, "-d1s", ...extra, url],
     stdout: "null",
   }).output();
 }

@@ -109,7 +109,7 @@ async function measure(kind: Kind, close: boolean): Promise<Figures> {
   ]);
   try {
     const url = `${TLS ? "https" : "http"}://127.0.0.1:${server.port}/`;
-    await warmUp(url, CONNECTIONS);
+    await warmUp(url, CONNECTIONS, close ? ["-H", "Connection: close"] : []);
     return await runWrk([
       `-t${THREADS}`,
       `-c${CONNECTIONS}`,
