@@ -55,7 +55,7 @@ const EMPTY = new Uint8Array(0);
 
 /**
  * A receive buffer for a new connection: most heads fit in 4 KiB; a larger
- * one grows the buffer (see #readHead).
+ * one grows the buffer (see #tryHead).
  */
 export function takeReadBuffer(): Uint8Array {
   return readPool.pop() ?? new Uint8Array(READ_BYTES);
@@ -254,7 +254,7 @@ export class Connection implements Expirable {
   }
 
   #wbuf: Uint8Array | null = null;
-  /** A handler's body read is in flight (it may outlive serve()). */
+  /** A handler's body read is in flight (it may outlive run()). */
   #bodyReading = false;
 
   scratch(size: number): Uint8Array {
@@ -446,7 +446,7 @@ export class Connection implements Expirable {
 
   /**
    * Gives the buffers back to the pools once nothing can touch them: no read
-   * in flight (its bytes could land later) and no write (serve() has awaited
+   * in flight (its bytes could land later) and no write (run() has awaited
    * every write it started). A handler still running sees an empty buffer.
    */
   #releaseBuffers(): void {
