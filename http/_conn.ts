@@ -980,7 +980,8 @@ export class Connection implements Expirable {
       ? `[${this.localAddr.hostname}]:${this.localAddr.port}`
       : `${this.localAddr.hostname}:${this.localAddr.port}`;
     return makeRequest(
-      this.#scheme + host,
+      this.#scheme,
+      host,
       head.path,
       method,
       head.headers,
