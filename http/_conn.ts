@@ -629,7 +629,10 @@ export class Connection implements Expirable {
       ? new RequestBody(this, head.contentLength, head.chunked, cfg)
       : null;
     this.#body = body;
-    this.#continuePending = head.expectContinue && hasBody;
+    // No 100 once body bytes are here: the client is sending it anyway
+    // (RFC 9110 §10.1.1 lets the server omit it then).
+    this.#continuePending = head.expectContinue && hasBody &&
+      this.end === this.start;
     const exposeBody = body !== null && method !== "GET" && method !== "HEAD";
     const info = new Info(this, index);
     this.#info = info;

@@ -13,6 +13,7 @@ import {
   HEX_VALUE,
   knownMethod,
   latin1,
+  MAX_METHOD_BYTES,
   TARGET,
   TOKEN,
   transferCodings,
@@ -80,6 +81,7 @@ const L_HOST = ascii("host");
 const L_EXPECT = ascii("expect");
 const L_CONNECTION = ascii("connection");
 const L_CONTENT_LENGTH = ascii("content-length");
+const L_CONTENT_TYPE = ascii("content-type");
 const L_TRANSFER_ENCODING = ascii("transfer-encoding");
 const L_CHUNKED = ascii("chunked");
 const L_100_CONTINUE = ascii("100-continue");
@@ -188,9 +190,19 @@ export function parseRequestHead(
     p += 2;
   }
 
-  // method SP
+  // method SP: no longer than the longest method served (RFC 9112 §3: 501),
+  // so a long token is refused at once rather than buffered to the limit.
   const lineStart = p;
-  while (p < scanEnd && TOKEN[buf[p]!] === 1) p++;
+  const methodStop = lineStart + MAX_METHOD_BYTES + 1;
+  const methodScanEnd = scanEnd < methodStop ? scanEnd : methodStop;
+  while (p < methodScanEnd && TOKEN[buf[p]!] === 1) p++;
+  if (p === methodStop) {
+    throw new HttpError(
+      501,
+      "not_implemented",
+      `Method ${quote(buf, lineStart, p)} is not supported`,
+    );
+  }
   if (p >= scanEnd) return incomplete(available, limits);
   if (p === lineStart) {
     throw bad(`Invalid byte ${hex(buf[p])} at the start of the request line`);
@@ -333,6 +345,7 @@ export function parseRequestHead(
   let teEnd = 0;
   let connection = 0; // CONNECTION_CLOSE | CONNECTION_KEEP_ALIVE
   let expectContinue = false;
+  let contentType = false;
   let expectStart = -1;
   let expectEnd = -1;
   for (;;) {
@@ -429,6 +442,14 @@ export function parseRequestHead(
       case 10:
         if (eqLower(buf, nameStart, L_CONNECTION)) {
           connection |= connectionOptions(buf, valueStart, valueEnd);
+        }
+        break;
+      case 12:
+        // One media type per message (RFC 9110 §8.3): two leave it to each
+        // reader which one applies.
+        if (eqLower(buf, nameStart, L_CONTENT_TYPE)) {
+          if (contentType) throw bad("More than one Content-Type field");
+          contentType = true;
         }
         break;
       case 14:

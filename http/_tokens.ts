@@ -139,6 +139,9 @@ export function validHost(buf: Uint8Array, s: number, e: number): boolean {
   return port <= 65535;
 }
 
+/** The length of the longest method {@linkcode knownMethod} knows. */
+export const MAX_METHOD_BYTES = 7;
+
 /** Interned strings of the methods we serve; null for any other token. */
 export function knownMethod(
   buf: Uint8Array,

@@ -388,6 +388,29 @@ Deno.test("parseRequestHead() answers an unknown well-formed method with 501 (#1
   assert.ok(long.message.length < 120, "error message echoes at most 64 bytes");
 });
 
+Deno.test("parseRequestHead() answers a method longer than any served with 501 before the line ends", () => {
+  // RFC 9112 §3: 501; decided after 8 bytes, not buffered up to the head limit.
+  const err = rejects("A".repeat(8), 501, "not_implemented");
+  assert.match(err.message, /Method "AAAAAAAA" is not supported/);
+  rejects(`${"A".repeat(100_000)} / HTTP/1.1\r\n${H}\r\n`, 501);
+  // The longest methods served still parse, and shorter prefixes wait.
+  assert.equal(head(`OPTIONS / HTTP/1.1\r\n${H}\r\n`).method, "OPTIONS");
+  assert.equal(parse("OPTIONS"), null);
+});
+
+Deno.test("parseRequestHead() rejects a repeated Content-Type with 400", () => {
+  const err = rejects(
+    `POST / HTTP/1.1\r\n${H}Content-Type: text/plain\r\nContent-Length: 2\r\n` +
+      `content-type: application/json\r\n\r\n`,
+    400,
+  );
+  assert.match(err.message, /More than one Content-Type/);
+  assert.equal(
+    head(`POST / HTTP/1.1\r\n${H}Content-Type: text/plain\r\n\r\n`).headers[3],
+    "text/plain",
+  );
+});
+
 Deno.test("parseRequestHead() accepts absolute-form and lets its authority win over Host (#12)", () => {
   const h = head("GET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n");
   assert.equal(h.form, "absolute");

@@ -142,6 +142,19 @@ Deno.test("httpServeTlsOpts() sends 100 Continue only when the handler reads the
     assert.doesNotMatch(res, /100 Continue/);
     assert.ok(res.endsWith("got hi"));
   }
+  {
+    await using client = await RawClient.tls(server);
+    // The body came with the head: no 100, the final answer only, and the
+    // connection stays in step for the next request.
+    await client.send(
+      `POST /read HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello` +
+        `GET /ignore HTTP/1.1\r\n${H}\r\n`,
+    );
+    const res = await client.readUntil("no");
+    assert.deepEqual(statuses(res), [200, 200]);
+    assert.match(res, /got hello/);
+    client.close();
+  }
   await server.shutdown({ graceMs: 1_000 });
 });
 
