@@ -808,6 +808,21 @@ export class Connection implements Expirable {
     } finally {
       if (this.kind === "watch") this.deadline = Infinity;
     }
+    if (res.status < 200) {
+      // Only Deno.upgradeWebSocket() makes a 1xx Response (the constructor
+      // refuses them). Sending its 101 would tell the client the protocol
+      // switched when this engine cannot switch it: 501, and onError.
+      await res.body?.cancel();
+      state.handlerErrors++;
+      state.reportError(
+        new TypeError(
+          `The handler answered ${res.status} (a protocol upgrade such as ` +
+            "Deno.upgradeWebSocket()): this server does not support " +
+            "upgrades; serve WebSockets with Deno.serve",
+        ),
+      );
+      res = new Response("Not Implemented\n", { status: 501 });
+    }
     if (
       method === "OPTIONS" && (res.status === 405 || res.status === 501)
     ) {

@@ -1,7 +1,7 @@
-// httpServeTlsOpts() at the wire level: raw bytes over loopback TLS.
+// The server at the wire level: raw bytes over loopback TLS (and TCP).
 
 import assert from "node:assert/strict";
-import { RawClient, startTls, statuses } from "./_helpers.ts";
+import { RawClient, startTcp, startTls, statuses } from "./_helpers.ts";
 
 const H = "Host: localhost\r\n";
 
@@ -320,5 +320,38 @@ Deno.test("httpServeTlsOpts() answers 413 when a chunked body outgrows maxBodyBy
   assert.deepEqual(statuses(text), [413]);
   assert.match(text, /connection: close\r\n/);
   assert.equal((bodyError as { status?: number }).status, 413);
+  await server.shutdown({ graceMs: 1_000 });
+});
+
+Deno.test("httpServeOpts() answers Deno.upgradeWebSocket() with 501, never a 101 it cannot honour", async () => {
+  const errors: unknown[] = [];
+  const server = startTcp((req) => Deno.upgradeWebSocket(req).response, {
+    onError: (error) => {
+      errors.push(error);
+    },
+  });
+  // A real WebSocket client sees the handshake refused, not a socket that
+  // opens onto an HTTP connection.
+  const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}/chat`);
+  const events: string[] = [];
+  await new Promise<void>((resolve) => {
+    ws.onopen = () => events.push("open");
+    ws.onerror = () => events.push("error");
+    ws.onclose = () => resolve();
+  });
+  assert.deepEqual(events, ["error"]);
+  assert.equal(errors.length, 1);
+  assert.match(String(errors[0]), /does not support upgrades/);
+  assert.equal(server.stats().handlerErrors, 1);
+  // On the wire: a final 501, and the connection stays usable for HTTP.
+  await using client = await RawClient.tcp(server);
+  await client.send(
+    "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+  );
+  const res = await client.readResponse();
+  assert.match(res, /^HTTP\/1\.1 501 Not Implemented\r\n/);
+  assert.doesNotMatch(res, /upgrade|sec-websocket-accept/i);
+  client.close();
   await server.shutdown({ graceMs: 1_000 });
 });
