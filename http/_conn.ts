@@ -808,7 +808,12 @@ export class Connection implements Expirable {
     } finally {
       if (this.kind === "watch") this.deadline = Infinity;
     }
-    if (res.status < 200) {
+    if (res.status === 0) {
+      // Response.error(): a network error has no HTTP form; the handler failed.
+      res = await state.errorResponse(
+        new TypeError("The handler answered Response.error()"),
+      );
+    } else if (res.status < 200) {
       // Only Deno.upgradeWebSocket() makes a 1xx Response (the constructor
       // refuses them). Sending its 101 would tell the client the protocol
       // switched when this engine cannot switch it: 501, and onError.

@@ -355,3 +355,22 @@ Deno.test("httpServeOpts() answers Deno.upgradeWebSocket() with 501, never a 101
   client.close();
   await server.shutdown({ graceMs: 1_000 });
 });
+
+Deno.test("httpServeOpts() answers a handler's Response.error() with 500 and onError", async () => {
+  const errors: unknown[] = [];
+  const server = startTcp(() => Response.error(), {
+    onError: (error) => {
+      errors.push(error);
+    },
+  });
+  await using client = await RawClient.tcp(server);
+  await client.send(
+    "GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+  );
+  const res = await client.readUntil("Error\n", 2);
+  assert.deepEqual(statuses(res), [500, 500]);
+  assert.equal(errors.length, 2);
+  assert.match(String(errors[0]), /Response\.error\(\)/);
+  client.close();
+  await server.shutdown({ graceMs: 1_000 });
+});
