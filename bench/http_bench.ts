@@ -13,7 +13,10 @@
 // (default 2): the servers alternate round by round; the best round of each
 // is printed, and the median of the rounds' paired ratios (steadier than the
 // ratio of two best rounds when other load comes and goes). BENCH_CASES
-// (default "keep-alive,close") picks the cases.
+// (default "keep-alive,close,s_time") picks the cases. "s_time" counts full
+// TLS handshakes made one at a time by `openssl s_time -new` (each followed by
+// a `GET /`): handshakes per second seen by a single client, where wrk's
+// close case measures them under 50 concurrent clients sharing the CPU.
 
 import { runWrk, spawnServer, warmUp, type WrkFigures } from "./_harness.ts";
 
@@ -22,7 +25,8 @@ const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? "50");
 const THREADS = Number(Deno.env.get("BENCH_THREADS") ?? "2");
 const TLS = Deno.env.get("BENCH_TLS") !== "0";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
-const CASES = (Deno.env.get("BENCH_CASES") ?? "keep-alive,close").split(",");
+const CASES = (Deno.env.get("BENCH_CASES") ?? "keep-alive,close,s_time")
+  .split(",");
 const BODY = "Hello World!"; // 12 bytes
 
 type Kind = "ours" | "deno" | "bare";
@@ -123,6 +127,62 @@ async function measure(kind: Kind, close: boolean): Promise<Figures> {
   }
 }
 
+/**
+ * Full handshakes per second from `openssl s_time -new` (one connection at a
+ * time, each fetching `/` over HTTP/1.0) against a fresh server of `kind`.
+ */
+async function measureSTime(kind: Kind): Promise<number> {
+  const server = await spawnServer(kind, [
+    "--allow-net=127.0.0.1",
+    "--allow-read=testdata",
+    "--allow-env",
+    new URL(import.meta.url).pathname,
+    "--serve",
+    kind,
+    "tls",
+    "close",
+  ]);
+  try {
+    const run = (seconds: number) =>
+      new Deno.Command("openssl", {
+        args: [
+          "s_time",
+          "-connect",
+          `127.0.0.1:${server.port}`,
+          "-new",
+          "-time",
+          String(seconds),
+          "-www",
+          "/",
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    await run(1); // warm-up
+    const out = await run(SECONDS);
+    const text = new TextDecoder().decode(out.stdout);
+    const count = /(\d+) connections in [\d.]+s/.exec(text);
+    if (!out.success || count === null) {
+      throw new Error(`Unexpected openssl s_time output: ${text}`);
+    }
+    return Number(count[1]) / SECONDS;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function hasOpenssl(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("openssl", {
+      args: ["version"],
+      stdout: "null",
+      stderr: "null",
+    }).output()).success;
+  } catch {
+    return false;
+  }
+}
+
 function best(a: Figures | null, b: Figures): Figures {
   return a === null || b.rps > a.rps ? b : a;
 }
@@ -188,6 +248,47 @@ if (Deno.args[0] === "--serve") {
       }x (${span(bareRatios)})`,
     );
   }
+  if (CASES.includes("s_time")) await sTimeCase();
+}
+
+async function sTimeCase(): Promise<void> {
+  if (!TLS) return;
+  if (!(await hasOpenssl())) {
+    console.log("s_time case skipped: openssl is not installed");
+    return;
+  }
+  console.log(
+    `openssl s_time -new -time ${SECONDS} -www /: full TLS handshakes one at a ` +
+      `time, ${ROUNDS} alternating rounds`,
+  );
+  const oursRatios: number[] = [];
+  const bareRatios: number[] = [];
+  const totals = { deno: 0, ours: 0, bare: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    const d = await measureSTime("deno");
+    const o = await measureSTime("ours");
+    const b = await measureSTime("bare");
+    totals.deno += d;
+    totals.ours += o;
+    totals.bare += b;
+    oursRatios.push(o / d);
+    bareRatios.push(b / d);
+    console.log(
+      `  round ${round + 1}: Deno.serve ${d.toFixed(0)}, ours ${
+        o.toFixed(0)
+      }, bare loop ${b.toFixed(0)} handshakes/s`,
+    );
+  }
+  console.log(
+    `handshakes/s over all rounds: Deno.serve ${
+      (totals.deno / ROUNDS).toFixed(0)
+    }, ours ${(totals.ours / ROUNDS).toFixed(0)}, bare loop ${
+      (totals.bare / ROUNDS).toFixed(0)
+    }; ratio ours/Deno.serve ${(totals.ours / totals.deno).toFixed(2)}x` +
+      ` (median of rounds ${median(oursRatios).toFixed(2)}x, ${
+        span(oursRatios)
+      }), bare loop/Deno.serve ${(totals.bare / totals.deno).toFixed(2)}x`,
+  );
 }
 
 function median(xs: number[]): number {
