@@ -826,7 +826,10 @@ export class Connection implements Expirable {
             "upgrades; serve WebSockets with Deno.serve",
         ),
       );
-      res = new Response("Not Implemented\n", { status: 501 });
+      res = new Response(
+        "This server does not support protocol upgrades such as WebSocket.\n",
+        { status: 501 },
+      );
     }
     if (
       method === "OPTIONS" && (res.status === 405 || res.status === 501)
