@@ -18,7 +18,13 @@
 // a `GET /`): handshakes per second seen by a single client, where wrk's
 // close case measures them under 50 concurrent clients sharing the CPU.
 
-import { runWrk, spawnServer, warmUp, type WrkFigures } from "./_harness.ts";
+import {
+  runWrk,
+  type ServerProcess,
+  spawnServer,
+  warmUp,
+  type WrkFigures,
+} from "./_harness.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? "5");
 const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? "50");
@@ -100,17 +106,26 @@ async function runServer(kind: Kind, tls: boolean): Promise<void> {
 
 type Figures = WrkFigures;
 
-async function measure(kind: Kind, close: boolean): Promise<Figures> {
-  const server = await spawnServer(kind, [
+/** This file as a server of `kind` in its own subprocess. */
+function startServer(
+  kind: Kind,
+  tls: boolean,
+  close: boolean,
+): Promise<ServerProcess> {
+  return spawnServer(kind, [
     "--allow-net=127.0.0.1",
     "--allow-read=testdata",
     "--allow-env",
     new URL(import.meta.url).pathname,
     "--serve",
     kind,
-    TLS ? "tls" : "tcp",
+    tls ? "tls" : "tcp",
     close ? "close" : "keep-alive",
   ]);
+}
+
+async function measure(kind: Kind, close: boolean): Promise<Figures> {
+  const server = await startServer(kind, TLS, close);
   try {
     const url = `${TLS ? "https" : "http"}://127.0.0.1:${server.port}/`;
     await warmUp(url, CONNECTIONS, close ? ["-H", "Connection: close"] : []);
@@ -132,16 +147,7 @@ async function measure(kind: Kind, close: boolean): Promise<Figures> {
  * time, each fetching `/` over HTTP/1.0) against a fresh server of `kind`.
  */
 async function measureSTime(kind: Kind): Promise<number> {
-  const server = await spawnServer(kind, [
-    "--allow-net=127.0.0.1",
-    "--allow-read=testdata",
-    "--allow-env",
-    new URL(import.meta.url).pathname,
-    "--serve",
-    kind,
-    "tls",
-    "close",
-  ]);
+  const server = await startServer(kind, true, true);
   try {
     const run = (seconds: number) =>
       new Deno.Command("openssl", {
