@@ -6,6 +6,7 @@ import { httpDate, httpDateLine } from "./_date.ts";
 import {
   fastContentType,
   headerListOf,
+  knownBodyLength,
   takeServeFastBody,
   takeStaticBody,
 } from "./_static_body.ts";
@@ -405,7 +406,8 @@ async function writeAny(
       completed = true;
       return await writeWhole(sink, h, frame, keepAlive, data);
     }
-    const declared = h.declared;
+    // A Blob or FormData body: its size is known though it streams.
+    const declared = h.declared >= 0 ? h.declared : knownBodyLength(res);
     if (frame.head) {
       await reader.cancel();
       completed = true;

@@ -209,3 +209,53 @@ export function headerListOf(res: Response): [string, string][] | null {
 
 /** Whether the serve-fast path is available on this Deno (for tests). */
 export const serveFastSupported: boolean = FAST !== null;
+
+// A Blob or FormData body is streamed, but Deno knows its size: the inner
+// body record keeps it as `length` (null for a stream of unknown length).
+// Deno.serve sends such a body chunked; its size is a Content-Length instead,
+// so a client sees the download's size, and an HTTP/1.0 client's connection
+// can stay open.
+
+/** Whether the inner body's `length` reads as the body's size. */
+const KNOWN_LENGTH: boolean = RESPONSE !== null && checkKnownLength(RESPONSE);
+
+function innerLength(res: Response, key: symbol): number | null {
+  const inner = (res as unknown as Slots)[key] as
+    | { body?: { length?: unknown; streamOrStatic?: unknown } | null }
+    | undefined;
+  const length = inner?.body?.length;
+  return typeof length === "number" && Number.isSafeInteger(length) &&
+      length >= 0
+    ? length
+    : null;
+}
+
+function checkKnownLength(key: symbol): boolean {
+  try {
+    if (innerLength(new Response(new Blob(["abc"])), key) !== 3) return false;
+    if (innerLength(new Response(new Blob([])), key) !== 0) return false;
+    if (innerLength(new Response(new ReadableStream()), key) !== null) {
+      return false;
+    }
+    const form = new FormData();
+    form.set("a", "b");
+    // The declared size must be the bytes the stream gives.
+    const formLength = innerLength(new Response(form), key);
+    return typeof formLength === "number" && formLength > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The byte size Deno recorded for a streamed body of known size (a Blob or
+ * FormData), or -1: a stream of unknown length, or not available on this
+ * Deno. Read it before `res.body`.
+ */
+export function knownBodyLength(res: Response): number {
+  if (!KNOWN_LENGTH) return -1;
+  return innerLength(res, RESPONSE!) ?? -1;
+}
+
+/** Whether knownBodyLength() is available on this Deno (for tests). */
+export const knownLengthSupported: boolean = KNOWN_LENGTH;
