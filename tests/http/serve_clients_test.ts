@@ -1,5 +1,5 @@
-// httpServeTlsOpts() with real clients: Deno fetch (trusting the test CA)
-// and curl.
+// httpServeTlsOpts() with real clients: Deno fetch (trusting the test CA),
+// curl and Node.js (node:https and its fetch).
 
 import assert from "node:assert/strict";
 import { curl, fetchClient, startTls } from "./_helpers.ts";
@@ -157,4 +157,108 @@ Deno.test("httpServeTlsOpts() negotiates http/1.1 by ALPN and reports it to the 
     client.close();
     await server.shutdown({ graceMs: 1_000 });
   }
+});
+
+async function nodeVersion(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("node", {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch (error) {
+    if (
+      error instanceof Deno.errors.NotFound ||
+      error instanceof Deno.errors.NotCapable
+    ) return null;
+    throw error;
+  }
+}
+
+const node = await nodeVersion();
+if (node === null) {
+  console.log(
+    "serve_clients_test: the Node.js client test is skipped, node is not installed or --allow-run lacks it",
+  );
+}
+
+interface NodeSeen {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  chunks: number;
+  reused: boolean;
+  continued: boolean;
+}
+
+Deno.test({
+  name:
+    "httpServeTlsOpts() serves Node.js clients: node:https keep-alive, chunked upload, 100-continue, HEAD, fetch",
+  ignore: node === null,
+  fn: async () => {
+    const methods: string[] = [];
+    const inner = echo();
+    const server = startTls((req, info) => {
+      methods.push(`${req.method} ${info.requestIndex}`);
+      return inner(req);
+    });
+    try {
+      const out = await new Deno.Command("node", {
+        args: [
+          "tests/http/_node_client.mjs",
+          String(server.addr.port),
+          "testdata/ca.pem",
+        ],
+        env: { NODE_EXTRA_CA_CERTS: "testdata/ca.pem" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, stderr);
+      const seen = JSON.parse(new TextDecoder().decode(out.stdout));
+
+      // One connection for the agent's requests, reused after the first.
+      const sequential = seen.sequential as NodeSeen[];
+      assert.deepEqual(sequential.map((r) => r.reused), [false, true, true]);
+      assert.ok(sequential.every((r) => r.status === 200));
+      assert.ok(sequential.every((r) => r.headers["content-length"] === "0"));
+
+      const upload = seen.chunkedUpload as NodeSeen;
+      assert.equal(upload.body, "part one, part two");
+      assert.equal(upload.headers["content-type"], "text/x-node");
+      assert.equal(upload.headers["x-method"], "POST");
+
+      const expect = seen.expectContinue as NodeSeen;
+      assert.equal(expect.continued, true, "Node saw 100 Continue");
+      assert.equal(expect.body, "sent after 100");
+
+      const head = seen.head as NodeSeen;
+      assert.equal(head.status, 200);
+      assert.equal(head.body, "");
+
+      const stream = seen.stream as NodeSeen;
+      assert.equal(stream.headers["transfer-encoding"], "chunked");
+      assert.equal(stream.body.split("\n").length, 201);
+
+      const close = seen.close as NodeSeen;
+      assert.equal(close.status, 200);
+      assert.equal(close.headers["connection"], "close");
+
+      assert.deepEqual(seen.fetchStream, {
+        status: 200,
+        body: "streamed by fetch",
+      });
+      const parallel = seen.fetchParallel as { status: number; body: string }[];
+      assert.deepEqual(
+        parallel.map((r) => r.body),
+        parallel.map((_, i) => `n=${i}`),
+      );
+      // Every request reached the handler once.
+      assert.equal(methods.length, 3 + 1 + 1 + 1 + 1 + 1 + 1 + 20);
+      assert.equal(server.stats().requestsServed, methods.length);
+    } finally {
+      await server.shutdown({ graceMs: 1_000 });
+    }
+  },
 });
