@@ -1016,3 +1016,119 @@ Deno.test("parseRequestHead() keeps a long value with obs-text byte-exact", () =
   const h = head(`GET / HTTP/1.1\r\n${H}X: ${value}\r\n\r\n`);
   assert.equal(h.headers[3], value);
 });
+
+/**
+ * The Transfer-Encoding mutations request-smuggling scanners send (the set
+ * of smuggler.py's default configuration): each names its field line.
+ */
+function smugglingMutations(): [string, string][] {
+  const te = "Transfer-Encoding";
+  const list: [string, string][] = [
+    ["nameprefix", ` ${te}: chunked`],
+    ["tabprefix", `${te}\t:\tchunked`],
+    ["spacejoin", "Transfer Encoding: chunked"],
+    ["underjoin", "Transfer_Encoding: chunked"],
+    ["space before colon", `${te} : chunked`],
+    ["vertical tab", `${te}:\vchunked`],
+    ["chunked, cow", `${te}: chunked, cow`],
+    ["cow, chunked", `${te}: cow, chunked`],
+    ["content-encoding", "Content-Encoding: chunked"],
+    ["line folded", `${te}:\n chunked`],
+    ["quoted", `${te}: "chunked"`],
+    ["aposed", `${te}: 'chunked'`],
+    ["lazygrep", `${te}: chunk`],
+    ["sarcasm", "TrAnSFer-EnCODinG: cHuNkeD"],
+    ["bare CR suffix", `${te}: chunked\r`],
+    ["cow then chunked", `${te}: cow\r\n${te}: chunked`],
+    ["chunked then cow", `${te}: chunked\r\n${te}: cow`],
+    ["CR in name", "Transfer\r-Encoding: chunked"],
+    ["nested", `${te}: cow chunked bar`],
+    ["0xFF", `${te}:\xffchunked`],
+    ["accent in value", `${te}: ch\x96nked`],
+    ["accent in name", "Transf\x82r-Encoding: chunked"],
+    ["bare CR before", `X: X\r${te}: chunked`],
+    ["bare LF before", `X: X\n${te}: chunked`],
+    ["chunked twice", `${te}: chunked, chunked`],
+  ];
+  for (
+    const c of [1, 4, 8, 9, 10, 11, 12, 13, 0x1f, 0x20, 0x7f, 0xa0, 0xff]
+  ) {
+    const x = String.fromCharCode(c);
+    const h = c.toString(16);
+    list.push(
+      [`mid ${h}`, `${te}:${x}chunked`],
+      [`post ${h}`, `${te}${x}: chunked`],
+      [`pre ${h}`, `${x}${te}: chunked`],
+      [`end ${h}`, `${te}: chunked${x}`],
+      [`x-pre ${h}`, `X: X${x}${te}: chunked`],
+      [`end-x ${h}`, `${te}: chunked${x}X: X`],
+      [`rx-pre ${h}`, `X: X\r${x}${te}: chunked`],
+      [`xn-pre ${h}`, `X: X${x}\n${te}: chunked`],
+      [`end-rx ${h}`, `${te}: chunked\r${x}X: X`],
+      [`end-xn ${h}`, `${te}: chunked${x}\nX: X`],
+    );
+  }
+  return list;
+}
+
+Deno.test("parseRequestHead() frames every smuggling mutation one way: refused, or by exactly one header", () => {
+  let refused = 0;
+  for (const [name, line] of smugglingMutations()) {
+    // With a Content-Length as well: refused, or the mutation is no
+    // Transfer-Encoding at all (another field's value, another name) and
+    // the Content-Length alone frames the body.
+    const withLength =
+      `POST / HTTP/1.1\r\n${H}Content-Length: 6\r\n${line}\r\n\r\n`;
+    let h: RequestHead;
+    try {
+      h = head(withLength);
+    } catch (error) {
+      assert.ok(error instanceof HttpError, `${name}: ${error}`);
+      assert.ok([400, 501].includes(error.status), `${name}: ${error.status}`);
+      refused++;
+      continue;
+    }
+    assert.equal(h.chunked, false, name);
+    assert.equal(h.contentLength, 6, name);
+    const names = h.headers.filter((_, i) => i % 2 === 0);
+    assert.ok(
+      !names.some((n) => n.toLowerCase() === "transfer-encoding"),
+      `${name}: a Transfer-Encoding field next to the Content-Length`,
+    );
+  }
+  // All but the six that are no Transfer-Encoding field: "X: X<HT, SP, 0xA0
+  // or 0xFF>Transfer-Encoding: chunked" is one X field's value, and
+  // Transfer_Encoding and Content-Encoding are other fields.
+  assert.equal(refused, smugglingMutations().length - 6);
+});
+
+Deno.test("parseRequestHead() reads a smuggling mutation alone as chunked only when it is plain chunked", () => {
+  const chunkedOnes: string[] = [];
+  for (const [name, line] of smugglingMutations()) {
+    let h: RequestHead;
+    try {
+      h = head(`POST / HTTP/1.1\r\n${H}${line}\r\n\r\n`);
+    } catch (error) {
+      assert.ok(error instanceof HttpError, `${name}: ${error}`);
+      continue;
+    }
+    if (h.chunked) chunkedOnes.push(name);
+  }
+  // Only OWS (SP, HTAB) around "chunked", and a field line after a
+  // well-formed one, are still Transfer-Encoding: chunked; case is ignored
+  // (RFC 9112 §7: coding names are case-insensitive).
+  assert.deepEqual(
+    chunkedOnes.sort(),
+    [
+      "end 20",
+      "end 9",
+      "end-rx a",
+      "end-xn d",
+      "mid 20",
+      "mid 9",
+      "rx-pre a",
+      "sarcasm",
+      "xn-pre d",
+    ].sort(),
+  );
+});
