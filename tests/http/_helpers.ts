@@ -212,3 +212,24 @@ export async function curl(
     code: out.code,
   };
 }
+
+/**
+ * `tool --version`'s first line, or null when the tool is not installed or
+ * `--allow-run` does not name it (the caller skips its test and says why).
+ */
+export async function toolVersion(tool: string): Promise<string | null> {
+  try {
+    const out = await new Deno.Command(tool, {
+      args: ["--version"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return out.success ? decoder.decode(out.stdout).trim() : null;
+  } catch (error) {
+    if (
+      error instanceof Deno.errors.NotFound ||
+      error instanceof Deno.errors.NotCapable
+    ) return null;
+    throw error;
+  }
+}

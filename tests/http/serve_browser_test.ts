@@ -4,26 +4,9 @@
 // (`apt-get install -y chromium`).
 
 import assert from "node:assert/strict";
-import { startTls } from "./_helpers.ts";
+import { startTls, toolVersion } from "./_helpers.ts";
 
-async function chromiumVersion(): Promise<string | null> {
-  try {
-    const out = await new Deno.Command("chromium", {
-      args: ["--version"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
-  } catch (error) {
-    if (
-      error instanceof Deno.errors.NotFound ||
-      error instanceof Deno.errors.NotCapable
-    ) return null;
-    throw error;
-  }
-}
-
-const version = await chromiumVersion();
+const version = await toolVersion("chromium");
 if (version === null) {
   console.log(
     "serve_browser_test: skipped, chromium is not installed (apt-get install -y chromium) or --allow-run lacks it",

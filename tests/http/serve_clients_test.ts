@@ -2,7 +2,7 @@
 // curl and Node.js (node:https and its fetch).
 
 import assert from "node:assert/strict";
-import { curl, fetchClient, startTls } from "./_helpers.ts";
+import { curl, fetchClient, startTls, toolVersion } from "./_helpers.ts";
 
 function echo(): (req: Request) => Promise<Response> {
   return async (req) => {
@@ -159,24 +159,7 @@ Deno.test("httpServeTlsOpts() negotiates http/1.1 by ALPN and reports it to the 
   }
 });
 
-async function nodeVersion(): Promise<string | null> {
-  try {
-    const out = await new Deno.Command("node", {
-      args: ["--version"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
-  } catch (error) {
-    if (
-      error instanceof Deno.errors.NotFound ||
-      error instanceof Deno.errors.NotCapable
-    ) return null;
-    throw error;
-  }
-}
-
-const node = await nodeVersion();
+const node = await toolVersion("node");
 if (node === null) {
   console.log(
     "serve_clients_test: the Node.js client test is skipped, node is not installed or --allow-run lacks it",
