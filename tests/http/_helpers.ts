@@ -214,13 +214,16 @@ export async function curl(
 }
 
 /**
- * `tool --version`'s first line, or null when the tool is not installed or
+ * `tool --version`'s output (or `flag`'s), or null when the tool is not installed or
  * `--allow-run` does not name it (the caller skips its test and says why).
  */
-export async function toolVersion(tool: string): Promise<string | null> {
+export async function toolVersion(
+  tool: string,
+  flag = "--version",
+): Promise<string | null> {
   try {
     const out = await new Deno.Command(tool, {
-      args: ["--version"],
+      args: [flag],
       stdout: "piped",
       stderr: "null",
     }).output();

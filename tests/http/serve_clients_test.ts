@@ -245,3 +245,54 @@ Deno.test({
     }
   },
 });
+
+const ab = await toolVersion("ab", "-V");
+if (ab === null) {
+  console.log(
+    "serve_clients_test: the ApacheBench test is skipped, ab is not installed (apt-get install -y apache2-utils) or --allow-run lacks it",
+  );
+}
+
+Deno.test({
+  name:
+    "httpServeTlsOpts() keeps ApacheBench's HTTP/1.0 keep-alive connections open, with and without a body",
+  ignore: ab === null,
+  fn: async () => {
+    const server = startTls(echo());
+    try {
+      const url = `https://localhost:${server.addr.port}/echo`;
+      const run = async (extra: string[]) => {
+        const out = await new Deno.Command("ab", {
+          args: ["-k", "-n", "300", "-c", "3", ...extra, url],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout);
+        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        const field = (name: string) =>
+          Number(text.match(new RegExp(`${name}:\\s+(\\d+)`))?.[1]);
+        return {
+          complete: field("Complete requests"),
+          failed: field("Failed requests"),
+          keptAlive: field("Keep-Alive requests"),
+        };
+      };
+      const before = server.stats().acceptedConnections;
+      // HTTP/1.0 with Connection: keep-alive: each response says so and
+      // carries a Content-Length, so ab reuses the connection.
+      assert.deepEqual(await run([]), {
+        complete: 300,
+        failed: 0,
+        keptAlive: 300,
+      });
+      assert.deepEqual(
+        await run(["-p", "testdata/ca.pem", "-T", "text/plain"]),
+        { complete: 300, failed: 0, keptAlive: 300 },
+      );
+      // Three connections per run (-c 3), whatever the request count.
+      assert.equal(server.stats().acceptedConnections - before, 6);
+    } finally {
+      await server.shutdown({ graceMs: 1_000 });
+    }
+  },
+});
