@@ -17,6 +17,9 @@
 // TLS handshakes made one at a time by `openssl s_time -new` (each followed by
 // a `GET /`): handshakes per second seen by a single client, where wrk's
 // close case measures them under 50 concurrent clients sharing the CPU.
+// "pipelined" (not in the default) sends runs of BENCH_PIPELINE (16) requests
+// at once on each keep-alive connection (bench/pipeline.lua), as HTTP/1.1
+// pipelining benchmarks do; the bare loop, one response per read, sits it out.
 
 import {
   runWrk,
@@ -33,9 +36,11 @@ const TLS = Deno.env.get("BENCH_TLS") !== "0";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
 const CASES = (Deno.env.get("BENCH_CASES") ?? "keep-alive,close,s_time")
   .split(",");
+const PIPELINE = Number(Deno.env.get("BENCH_PIPELINE") ?? "16");
 const BODY = "Hello World!"; // 12 bytes
 
 type Kind = "ours" | "deno" | "bare";
+type Mode = "keep-alive" | "close" | "pipelined";
 
 /**
  * The floor of any server written in JavaScript over Deno.listenTls: accept,
@@ -124,18 +129,27 @@ function startServer(
   ]);
 }
 
-async function measure(kind: Kind, close: boolean): Promise<Figures> {
+async function measure(kind: Kind, mode: Mode): Promise<Figures> {
+  const close = mode === "close";
   const server = await startServer(kind, TLS, close);
   try {
     const url = `${TLS ? "https" : "http"}://127.0.0.1:${server.port}/`;
-    await warmUp(url, CONNECTIONS, close ? ["-H", "Connection: close"] : []);
+    const script = new URL("./pipeline.lua", import.meta.url).pathname;
+    const extra = close
+      ? ["-H", "Connection: close"]
+      : mode === "pipelined"
+      ? ["-s", script]
+      : [];
+    // wrk passes what follows "--" to the script: the pipeline depth.
+    const tail = mode === "pipelined" ? [url, "--", String(PIPELINE)] : [url];
+    await warmUp(url, CONNECTIONS, extra);
     return await runWrk([
       `-t${THREADS}`,
       `-c${CONNECTIONS}`,
       `-d${SECONDS}s`,
       "--latency",
-      ...(close ? ["-H", "Connection: close"] : []),
-      url,
+      ...extra,
+      ...tail,
     ]);
   } finally {
     await server.stop();
@@ -193,10 +207,12 @@ function best(a: Figures | null, b: Figures): Figures {
   return a === null || b.rps > a.rps ? b : a;
 }
 
-function row(name: string, f: Figures): string {
-  return `${name.padEnd(28)} ${f.rps.toFixed(0).padStart(9)} req/s  p50 ${
-    f.p50.toFixed(2).padStart(7)
-  } ms  p99 ${f.p99.toFixed(2).padStart(7)} ms  ${f.errors}`;
+function row(name: string, f: Figures, latency = true): string {
+  const rps = `${name.padEnd(28)} ${f.rps.toFixed(0).padStart(9)} req/s`;
+  if (!latency) return `${rps}  ${f.errors}`;
+  return `${rps}  p50 ${f.p50.toFixed(2).padStart(7)} ms  p99 ${
+    f.p99.toFixed(2).padStart(7)
+  } ms  ${f.errors}`;
 }
 
 if (Deno.args[0] === "--serve") {
@@ -207,54 +223,74 @@ if (Deno.args[0] === "--serve") {
       TLS ? "HTTPS" : "HTTP"
     }, 12-byte body, best of ${ROUNDS} alternating rounds`,
   );
-  for (const close of [false, true]) {
-    if (!CASES.includes(close ? "close" : "keep-alive")) continue;
-    const label = close ? "Connection: close" : "keep-alive";
-    let deno: Figures | null = null;
-    let ours: Figures | null = null;
-    let bare: Figures | null = null;
-    // Each round runs the three servers back to back: the ratio of a round
-    // compares servers under the same load from other processes.
-    const oursRatios: number[] = [];
-    const bareRatios: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const d = await measure("deno", close);
-      const o = await measure("ours", close);
-      const b = await measure("bare", close);
-      deno = best(deno, d);
-      ours = best(ours, o);
-      bare = best(bare, b);
-      oursRatios.push(o.rps / d.rps);
-      bareRatios.push(b.rps / d.rps);
-      console.log(
-        `  round ${round + 1}: Deno.serve ${d.rps.toFixed(0)}, ours ${
-          o.rps.toFixed(0)
-        }, bare loop ${b.rps.toFixed(0)} req/s`,
-      );
-    }
-    if (deno === null || ours === null || bare === null) {
-      throw new RangeError("BENCH_ROUNDS < 1");
-    }
-    console.log(row(`Deno.serve ${label}`, deno));
-    console.log(row(`httpServeTlsOpts ${label}`, ours));
-    console.log(row(`bare JS loop ${label}`, bare));
-    console.log(
-      `ratio ours/Deno.serve: throughput ${(ours.rps / deno.rps).toFixed(2)}x` +
-        `, p50 ${(ours.p50 / deno.p50).toFixed(2)}x, p99 ${
-          (ours.p99 / deno.p99).toFixed(2)
-        }x; bare loop/Deno.serve: throughput ${
-          (bare.rps / deno.rps).toFixed(2)
-        }x; ours/bare loop: ${(ours.rps / bare.rps).toFixed(2)}x`,
-    );
-    console.log(
-      `median of the ${ROUNDS} rounds' throughput ratios: ours/Deno.serve ${
-        median(oursRatios).toFixed(2)
-      }x (${span(oursRatios)}), bare loop/Deno.serve ${
-        median(bareRatios).toFixed(2)
-      }x (${span(bareRatios)})`,
-    );
+  for (const mode of ["keep-alive", "close", "pipelined"] as const) {
+    if (CASES.includes(mode)) await wrkCase(mode);
   }
   if (CASES.includes("s_time")) await sTimeCase();
+}
+
+/** One wrk case: the servers alternate round by round. */
+async function wrkCase(mode: Mode): Promise<void> {
+  const label = mode === "close"
+    ? "Connection: close"
+    : mode === "pipelined"
+    ? `pipelined x${PIPELINE}`
+    : "keep-alive";
+  // The bare loop answers one response per read: no pipelining.
+  const withBare = mode !== "pipelined";
+  let deno: Figures | null = null;
+  let ours: Figures | null = null;
+  let bare: Figures | null = null;
+  // Each round runs the servers back to back: the ratio of a round compares
+  // servers under the same load from other processes.
+  const oursRatios: number[] = [];
+  const bareRatios: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const d = await measure("deno", mode);
+    const o = await measure("ours", mode);
+    const b = withBare ? await measure("bare", mode) : null;
+    deno = best(deno, d);
+    ours = best(ours, o);
+    oursRatios.push(o.rps / d.rps);
+    if (b !== null) {
+      bare = best(bare, b);
+      bareRatios.push(b.rps / d.rps);
+    }
+    console.log(
+      `  round ${round + 1}: Deno.serve ${d.rps.toFixed(0)}, ours ${
+        o.rps.toFixed(0)
+      }${b === null ? "" : `, bare loop ${b.rps.toFixed(0)}`} req/s`,
+    );
+  }
+  if (deno === null || ours === null) throw new RangeError("BENCH_ROUNDS < 1");
+  // wrk times a pipelined run as one request: its latencies mean nothing.
+  const latency = mode !== "pipelined";
+  console.log(row(`Deno.serve ${label}`, deno, latency));
+  console.log(row(`httpServeTlsOpts ${label}`, ours, latency));
+  if (bare !== null) console.log(row(`bare JS loop ${label}`, bare));
+  console.log(
+    `ratio ours/Deno.serve: throughput ${(ours.rps / deno.rps).toFixed(2)}x` +
+      (latency
+        ? `, p50 ${(ours.p50 / deno.p50).toFixed(2)}x, p99 ${
+          (ours.p99 / deno.p99).toFixed(2)
+        }x`
+        : "") +
+      (bare === null
+        ? ""
+        : `; bare loop/Deno.serve: throughput ${
+          (bare.rps / deno.rps).toFixed(2)
+        }x; ours/bare loop: ${(ours.rps / bare.rps).toFixed(2)}x`),
+  );
+  console.log(
+    `median of the ${ROUNDS} rounds' throughput ratios: ours/Deno.serve ${
+      median(oursRatios).toFixed(2)
+    }x (${span(oursRatios)})` +
+      (bare === null
+        ? ""
+        : `, bare loop/Deno.serve ${median(bareRatios).toFixed(2)}x (${
+          span(bareRatios)
+        })`),
+  );
 }
 
 async function sTimeCase(): Promise<void> {

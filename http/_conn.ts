@@ -37,6 +37,19 @@ const NO_HEADERS: readonly string[] = [];
 const KEEP_ALIVE = { keepAlive: true } as const;
 const CLOSE = { keepAlive: false } as const;
 
+/** Pipelined responses held back for one write, at most (bytes). */
+const BATCH_BYTES = 65_536;
+
+/** An exchange whose response waits in the batch. */
+interface Held {
+  head: RequestHead;
+  time: number;
+  /** Body bytes of its response. */
+  bytes: number;
+  info: Info | null;
+  startedAt: number;
+}
+
 /** How long a handler runs before the connection watches for EOF. */
 const WATCH_PEER_MS = 1000;
 
@@ -273,6 +286,14 @@ export class Connection implements Expirable {
 
   writeAll(data: Uint8Array): Promise<void> {
     this.#responseStarted = true;
+    // Pipelined responses held back go first, in one write of their own.
+    if (this.#batchLen > 0) this.#flushBatch();
+    const flushing = this.#flushing;
+    if (flushing !== null) return flushing.then(() => this.#writeNow(data));
+    return this.#writeNow(data);
+  }
+
+  #writeNow(data: Uint8Array): Promise<void> {
     const kind = this.kind;
     const deadline = this.deadline;
     this.#setDeadline("write", this.#cfg.writeTimeoutMs);
@@ -380,6 +401,9 @@ export class Connection implements Expirable {
         if (!this.#beginHead()) return;
         let head = this.#tryHead();
         while (head === MORE) {
+          // Held-back responses go out before waiting for the client.
+          if (this.#batchLen > 0) await this.#flushBatch();
+          if (this.#closed) return;
           const pending = this.#pending;
           this.#pending = null;
           let n: number | null;
@@ -403,6 +427,35 @@ export class Connection implements Expirable {
           // writeAll() in place: no promise or closure of its own.
           const bytes = this.#out!;
           this.#out = null;
+          if (this.#flushing !== null) await this.#flushing;
+          if (this.#closed) {
+            keepAlive = this.#wrote(false);
+            break;
+          }
+          if (this.#outKeepAlive && this.start < this.end) {
+            // Pipelined: the next request is here already. Its response
+            // joins this one in one write: a second small write would wait
+            // for the client's delayed ACK (Nagle, ~40 ms).
+            if (this.#batchLen + bytes.length <= BATCH_BYTES) {
+              this.#hold(bytes);
+              continue;
+            }
+          }
+          if (this.#batchLen > 0) {
+            // The last of a pipelined run: all of it in one write.
+            const keep = this.#outKeepAlive;
+            if (this.#batchLen + bytes.length <= BATCH_BYTES) {
+              this.#hold(bytes);
+              await this.#flushBatch();
+              if (!keep || this.#closed || this.#peerGone) break;
+              continue;
+            }
+            await this.#flushBatch();
+            if (this.#closed) {
+              keepAlive = this.#wrote(false);
+              break;
+            }
+          }
           this.#responseStarted = true;
           this.#setDeadline("write", this.#cfg.writeTimeoutMs);
           let complete = false;
@@ -418,7 +471,11 @@ export class Connection implements Expirable {
           }
           this.deadline = Infinity;
           keepAlive = this.#wrote(complete);
-        } else keepAlive = result instanceof Promise ? await result : result;
+        } else {
+          // The handler is still running: what it follows goes out now.
+          if (this.#batchLen > 0) this.#flushBatch();
+          keepAlive = result instanceof Promise ? await result : result;
+        }
         if (!keepAlive || this.#closed) break;
       }
       // The client asked for the close and sent nothing more: no lingering,
@@ -433,6 +490,12 @@ export class Connection implements Expirable {
       if (!this.#closed && !isPeerError(error)) state.reportError(error);
     } finally {
       this.close();
+      // Responses held back when an unexpected error ended the loop.
+      if (this.#batchLen > 0) {
+        this.#batchLen = 0;
+        this.#endHeld(this.#batched, false);
+        this.#batched = [];
+      }
       // A slot still held after an unexpected error goes back here.
       this.#slot?.release();
       this.#slot = null;
@@ -709,6 +772,79 @@ export class Connection implements Expirable {
     return complete && this.#outKeepAlive && !this.#peerGone && !this.#closed;
   }
 
+  /** Pipelined responses held back to go out in one write. */
+  #batch: Uint8Array | null = null;
+  #batchLen = 0;
+  /** The exchanges whose responses are in #batch, in order. */
+  #batched: Held[] = [];
+  /** The write of a batch in progress: later writes wait for it. */
+  #flushing: Promise<void> | null = null;
+
+  /** Holds back the response #exchange() left, ending its exchange later. */
+  #hold(bytes: Uint8Array): void {
+    const need = this.#batchLen + bytes.length;
+    let batch = this.#batch;
+    if (batch === null || batch.length < need) {
+      let len = batch === null ? 8_192 : batch.length * 2;
+      while (len < need) len *= 2;
+      const grown = new Uint8Array(len);
+      if (batch !== null) grown.set(batch.subarray(0, this.#batchLen));
+      this.#batch = batch = grown;
+    }
+    batch.set(bytes, this.#batchLen);
+    this.#batchLen = need;
+    this.#batched.push({
+      head: this.#outHead!,
+      time: this.#outTime,
+      bytes: this.#outBytes,
+      info: this.#info,
+      startedAt: this.#startedAt,
+    });
+    this.#outHead = null;
+    this.#info = null;
+    this.#startedAt = -1;
+  }
+
+  /**
+   * Writes the held-back responses in one write, then ends their
+   * exchanges; a failed write closes the connection. Never rejects.
+   */
+  #flushBatch(): Promise<void> {
+    const batch = this.#batch!;
+    const data = batch.subarray(0, this.#batchLen);
+    const held = this.#batched;
+    this.#batch = null;
+    this.#batchLen = 0;
+    this.#batched = [];
+    const done = this.#writeNow(data).then(() => true, (error) => {
+      this.#noteWriteError(error);
+      return false;
+    }).then((complete) => {
+      this.#flushing = null;
+      // The buffer is free again once its write has settled.
+      if (this.#batch === null) this.#batch = batch;
+      this.#endHeld(held, complete);
+      if (!complete) this.close();
+    });
+    this.#flushing = done;
+    return done;
+  }
+
+  /** Ends the exchanges of a batch: written whole or not at all. */
+  #endHeld(held: Held[], complete: boolean): void {
+    for (const h of held) {
+      h.info?.finish(complete);
+      this.#record(
+        h.head,
+        h.time,
+        200,
+        complete ? h.bytes : 0,
+        complete,
+        h.startedAt,
+      );
+    }
+  }
+
   /** Answers `OPTIONS *` with the methods the server knows. */
   async #asterisk(
     head: RequestHead,
@@ -936,9 +1072,6 @@ export class Connection implements Expirable {
     bytes: number,
     complete: boolean,
   ): void {
-    const state = this.#state;
-    state.inFlight--;
-    state.served++;
     this.#info?.finish(complete && status !== 499 && this.#sentStatus === 0);
     if (this.#sentStatus !== 0) {
       // A deadline answered 408 while the handler ran: that is what went out.
@@ -951,12 +1084,25 @@ export class Connection implements Expirable {
       this.#slot = null;
       slot.release();
     }
-    if (this.#startedAt >= 0) {
-      state.cfg.metrics.requestFinished(
-        status,
-        performance.now() - this.#startedAt,
-      );
-      this.#startedAt = -1;
+    const startedAt = this.#startedAt;
+    this.#startedAt = -1;
+    this.#record(head, time, status, bytes, complete, startedAt);
+  }
+
+  /** Counts an ended exchange and logs it (startedAt -1: never handled). */
+  #record(
+    head: RequestHead,
+    time: number,
+    status: number,
+    bytes: number,
+    complete: boolean,
+    startedAt: number,
+  ): void {
+    const state = this.#state;
+    state.inFlight--;
+    state.served++;
+    if (startedAt >= 0) {
+      state.cfg.metrics.requestFinished(status, performance.now() - startedAt);
     } else state.cfg.metrics.requestRejected(status);
     // The record is built only for a hook or a live access log: nothing is
     // allocated per request otherwise.

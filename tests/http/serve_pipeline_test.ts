@@ -1,0 +1,314 @@
+// Pipelined requests: responses that are ready while the next request is
+// already received go out together, in order, in one write: separate small
+// writes would each wait for the client's delayed ACK (Nagle is on for
+// Deno.listenTls connections). bench/http_bench.ts measures the difference.
+
+import assert from "node:assert/strict";
+import { resolveConfig } from "../../http/_config.ts";
+import { ServerImpl } from "../../http/_server.ts";
+import type { HttpResponseRecord } from "../../http/mod.ts";
+import { RawClient, startTcp, startTls, statuses } from "./_helpers.ts";
+
+const H = "Host: localhost\r\n";
+
+function bodies(text: string): string[] {
+  return text.split(/HTTP\/1\.1 \d{3} [^\r]*\r\n/).slice(1).map((r) =>
+    r.slice(r.indexOf("\r\n\r\n") + 4)
+  );
+}
+
+/** A connection fed from a string that records each write the server makes. */
+class RecordingConn {
+  readonly remoteAddr: Deno.NetAddr = {
+    transport: "tcp",
+    hostname: "127.0.0.1",
+    port: 40000,
+  };
+  readonly localAddr: Deno.NetAddr = { ...this.remoteAddr, port: 40001 };
+  readonly writes: string[] = [];
+  #input: Uint8Array | null;
+  #closed = Promise.withResolvers<null>();
+  #failWrites: boolean;
+  constructor(input: string, failWrites = false) {
+    this.#input = new TextEncoder().encode(input);
+    this.#failWrites = failWrites;
+  }
+  read(buf: Uint8Array): Promise<number | null> {
+    const input = this.#input;
+    if (input === null) return this.#closed.promise;
+    this.#input = null;
+    buf.set(input);
+    return Promise.resolve(input.length);
+  }
+  write(data: Uint8Array): Promise<number> {
+    if (this.#failWrites) {
+      return Promise.reject(new Deno.errors.BrokenPipe("Peer went away"));
+    }
+    this.writes.push(new TextDecoder().decode(data));
+    return Promise.resolve(data.length);
+  }
+  closeWrite(): Promise<void> {
+    return Promise.resolve();
+  }
+  close(): void {
+    this.#closed.resolve(null);
+  }
+  setNoDelay(): void {}
+}
+
+/** A listener that hands out `conn` once, then waits until closed. */
+function listenerOf(conn: RecordingConn): Deno.Listener {
+  let given = false;
+  const closed = Promise.withResolvers<Deno.Conn>();
+  return {
+    addr: conn.localAddr,
+    accept(): Promise<Deno.Conn> {
+      if (given) return closed.promise;
+      given = true;
+      return Promise.resolve(conn as unknown as Deno.Conn);
+    },
+    close(): void {
+      closed.reject(new Deno.errors.BadResource("Listener closed"));
+    },
+  } as unknown as Deno.Listener;
+}
+
+Deno.test("the server writes the responses to a pipelined run in one write", async () => {
+  let wire = "";
+  for (let i = 0; i < 16; i++) wire += `GET /${i} HTTP/1.1\r\n${H}\r\n`;
+  const conn = new RecordingConn(wire);
+  const cfg = resolveConfig(
+    { onListen: () => {} },
+    (req) => new Response(new URL(req.url).pathname),
+  );
+  const server = new ServerImpl(listenerOf(conn), cfg, null, {
+    signal: undefined,
+    tickMs: Infinity,
+  });
+  try {
+    while (server.stats().requestsServed < 16) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.equal(conn.writes.length, 1);
+    assert.deepEqual(
+      bodies(conn.writes[0]!),
+      Array.from({ length: 16 }, (_, i) => `/${i}`),
+    );
+    assert.equal(server.stats().requestsInFlight, 0);
+  } finally {
+    await server.shutdown({ graceMs: 0 });
+  }
+});
+
+Deno.test("the server ends a pipelined run whose write fails as not delivered", async () => {
+  const wire = `GET /1 HTTP/1.1\r\n${H}\r\nGET /2 HTTP/1.1\r\n${H}\r\n`;
+  const conn = new RecordingConn(wire, true);
+  const records: HttpResponseRecord[] = [];
+  const completed: Promise<void>[] = [];
+  const cfg = resolveConfig(
+    {
+      onListen: () => {},
+      hooks: { onResponseEnd: (r) => void records.push(r) },
+    },
+    (_req, info) => {
+      completed.push(info.completed);
+      return new Response("x");
+    },
+  );
+  const server = new ServerImpl(listenerOf(conn), cfg, null, {
+    signal: undefined,
+    tickMs: Infinity,
+  });
+  try {
+    while (server.stats().requestsServed < 2) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const outcomes = await Promise.allSettled(completed);
+    assert.deepEqual(outcomes.map((o) => o.status), ["rejected", "rejected"]);
+    assert.deepEqual(
+      records.map((r) => [r.target, r.bytesSent, r.complete]),
+      [["/1", 0, false], ["/2", 0, false]],
+    );
+    assert.equal(server.stats().requestsInFlight, 0);
+    assert.equal(server.stats().openConnections, 0);
+  } finally {
+    await server.shutdown({ graceMs: 0 });
+  }
+});
+
+Deno.test("httpServeOpts() keeps pipelined responses in order across fast, slow, failing and rejected requests", async () => {
+  const errors: unknown[] = [];
+  const server = startTcp(async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/slow") await new Promise((r) => setTimeout(r, 30));
+    if (path === "/throw") throw new Error("handler failed");
+    if (path === "/stream") {
+      return new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new TextEncoder().encode("streamed"));
+            setTimeout(() => c.close(), 10);
+          },
+        }),
+      );
+    }
+    return new Response(path);
+  }, { onError: (error) => void errors.push(error) });
+  try {
+    const client = await RawClient.tcp(server);
+    await client.send(
+      [
+        "/a",
+        "/slow",
+        "/b",
+        "/throw",
+        "/c",
+        "/stream",
+        "/d",
+      ].map((p) => `GET ${p} HTTP/1.1\r\n${H}\r\n`).join("") +
+        `GET /e HTTP/1.1\r\n${H}\r\n` +
+        // Malformed: answered 400 after everything before it, then closed.
+        `GET /f HTTP/1.1\r\nHost : x\r\n\r\n` +
+        `GET /never HTTP/1.1\r\n${H}\r\n`,
+    );
+    const text = await client.readToEnd();
+    client.close();
+    assert.deepEqual(statuses(text), [
+      200,
+      200,
+      200,
+      500,
+      200,
+      200,
+      200,
+      200,
+      400,
+    ]);
+    const got = bodies(text);
+    assert.deepEqual(got.slice(0, 3), ["/a", "/slow", "/b"]);
+    assert.deepEqual(got.slice(4, 8).map((b) => b.replace(/\r\n/g, "")), [
+      "/c",
+      "8streamed0",
+      "/d",
+      "/e",
+    ]);
+    assert.equal(errors.length, 1);
+    assert.doesNotMatch(text, /\/never/);
+  } finally {
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("httpServeOpts() ends held-back exchanges once written: access records and info.completed", async () => {
+  const records: HttpResponseRecord[] = [];
+  const completed: Promise<void>[] = [];
+  const server = startTcp((req, info) => {
+    completed.push(info.completed);
+    return new Response("body of " + new URL(req.url).pathname);
+  }, { hooks: { onResponseEnd: (r) => void records.push(r) } });
+  try {
+    const client = await RawClient.tcp(server);
+    await client.send(
+      `GET /1 HTTP/1.1\r\n${H}\r\nGET /2 HTTP/1.1\r\n${H}\r\n` +
+        `GET /3 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    );
+    const text = await client.readToEnd();
+    client.close();
+    assert.deepEqual(bodies(text), ["body of /1", "body of /2", "body of /3"]);
+    // The last asked for the close: it says so, then the connection ends.
+    assert.equal(text.match(/connection: close/g)?.length, 1);
+    const outcomes = await Promise.allSettled(completed);
+    assert.deepEqual(outcomes.map((o) => o.status), [
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    assert.deepEqual(
+      records.map((r) => [r.target, r.status, r.bytesSent, r.complete]),
+      [
+        ["/1", 200, 10, true],
+        ["/2", 200, 10, true],
+        ["/3", 200, 10, true],
+      ],
+    );
+    const stats = server.stats();
+    assert.equal(stats.requestsServed, 3);
+    assert.equal(stats.requestsInFlight, 0);
+  } finally {
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("httpServeTlsOpts() answers a pipelined run larger than one batch whole and in order", async () => {
+  const filler = "x".repeat(3_000);
+  const server = startTls((req) =>
+    new Response(new URL(req.url).pathname + " " + filler)
+  );
+  try {
+    const client = await RawClient.tls(server);
+    let wire = "";
+    for (let i = 0; i < 100; i++) wire += `GET /${i} HTTP/1.1\r\n${H}\r\n`;
+    await client.send(
+      wire + `GET /last HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    );
+    const text = await client.readToEnd();
+    client.close();
+    const got = bodies(text);
+    assert.equal(got.length, 101);
+    got.forEach((body, i) =>
+      assert.equal(body, `/${i === 100 ? "last" : i} ${filler}`)
+    );
+  } finally {
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("httpServeOpts() sends held-back responses before waiting for the rest of a request", async () => {
+  const server = startTcp((req) => new Response(new URL(req.url).pathname));
+  try {
+    const client = await RawClient.tcp(server);
+    // Two whole requests and the start of a third: the two answers must not
+    // wait for it.
+    await client.send(
+      `GET /1 HTTP/1.1\r\n${H}\r\nGET /2 HTTP/1.1\r\n${H}\r\nGET /3 HT`,
+    );
+    const first = await client.readUntil("/2");
+    assert.deepEqual(bodies(first), ["/1", "/2"]);
+    await client.send(`TP/1.1\r\n${H}Connection: close\r\n\r\n`);
+    assert.deepEqual(bodies(await client.readToEnd()), ["/3"]);
+    client.close();
+  } finally {
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("httpServeOpts() answers a pipelined run in flight at shutdown, the last with Connection: close", async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const server = startTcp(async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/wait") await gate;
+    return new Response(path);
+  });
+  try {
+    const client = await RawClient.tcp(server);
+    await client.send(
+      `GET /wait HTTP/1.1\r\n${H}\r\nGET /a HTTP/1.1\r\n${H}\r\n` +
+        `GET /b HTTP/1.1\r\n${H}\r\n`,
+    );
+    while (server.stats().requestsInFlight === 0) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const done = server.shutdown({ graceMs: 5_000 });
+    release();
+    const text = await client.readToEnd();
+    client.close();
+    await done;
+    // The request in flight is answered with Connection: close; what was
+    // pipelined behind it is not started (the client retries it).
+    assert.deepEqual(bodies(text), ["/wait"]);
+    assert.match(text, /connection: close/);
+  } finally {
+    await server.shutdown({ graceMs: 0 });
+  }
+});
