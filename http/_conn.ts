@@ -37,6 +37,8 @@ const NO_HEADERS: readonly string[] = [];
 const KEEP_ALIVE = { keepAlive: true } as const;
 const CLOSE = { keepAlive: false } as const;
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** Pipelined responses held back for one write, at most (bytes). */
 const BATCH_BYTES = 65_536;
 
@@ -44,6 +46,7 @@ const BATCH_BYTES = 65_536;
 interface Held {
   head: RequestHead;
   time: number;
+  status: number;
   /** Body bytes of its response. */
   bytes: number;
   info: Info | null;
@@ -234,6 +237,8 @@ export class Connection implements Expirable {
 
   /** Reads into buf[end..]; returns the count or null at EOF. */
   async #read(): Promise<number | null> {
+    // Held-back responses go out before waiting for the client.
+    if (this.#batchLen > 0) await this.#flushBatch();
     const pending = this.#pending;
     this.#pending = null;
     const n = await (pending ??
@@ -284,10 +289,34 @@ export class Connection implements Expirable {
     return this.#wbuf = new Uint8Array(len);
   }
 
-  writeAll(data: Uint8Array): Promise<void> {
+  writeAll(data: Uint8Array, whole = false): Promise<void> {
     this.#responseStarted = true;
-    // Pipelined responses held back go first, in one write of their own.
-    if (this.#batchLen > 0) this.#flushBatch();
+    if (
+      whole && this.start < this.end && !this.#closed &&
+      this.#batchLen + data.length <= BATCH_BYTES
+    ) {
+      // A whole response with more of the client's bytes here already
+      // (pipelined): held back to go out with its neighbours; #end() hands
+      // the exchange to the batch.
+      this.#holdBytes(data);
+      this.#heldExchange = true;
+      return RESOLVED;
+    }
+    if (this.#batchLen > 0) {
+      // Pipelined responses held back go first: in the same write when
+      // this fits.
+      if (this.#batchLen + data.length <= BATCH_BYTES) {
+        this.#holdBytes(data);
+        return this.#flushBatch().then((written) => {
+          if (!written) {
+            throw new Deno.errors.BrokenPipe(
+              "The connection closed before the response was written",
+            );
+          }
+        });
+      }
+      this.#flushBatch();
+    }
     const flushing = this.#flushing;
     if (flushing !== null) return flushing.then(() => this.#writeNow(data));
     return this.#writeNow(data);
@@ -472,12 +501,15 @@ export class Connection implements Expirable {
           this.deadline = Infinity;
           keepAlive = this.#wrote(complete);
         } else {
-          // The handler is still running: what it follows goes out now.
-          if (this.#batchLen > 0) this.#flushBatch();
+          // Unless its whole response joined the batch already, the exchange
+          // waits (for the handler, a slot, a stream): what is held goes now.
+          if (this.#batchLen > 0 && !this.#heldExchange) this.#flushBatch();
           keepAlive = result instanceof Promise ? await result : result;
         }
         if (!keepAlive || this.#closed) break;
       }
+      // What is held back goes out before the close.
+      if (this.#batchLen > 0) await this.#flushBatch();
       // The client asked for the close and sent nothing more: no lingering,
       // and no half-close either. Closing sends TLS close_notify and FIN,
       // and with nothing unread in our receive buffer the kernel sends no
@@ -778,10 +810,28 @@ export class Connection implements Expirable {
   /** The exchanges whose responses are in #batch, in order. */
   #batched: Held[] = [];
   /** The write of a batch in progress: later writes wait for it. */
-  #flushing: Promise<void> | null = null;
+  #flushing: Promise<boolean> | null = null;
+  /** The running exchange's whole response went into the batch. */
+  #heldExchange = false;
 
   /** Holds back the response #exchange() left, ending its exchange later. */
   #hold(bytes: Uint8Array): void {
+    this.#holdBytes(bytes);
+    this.#batched.push({
+      head: this.#outHead!,
+      time: this.#outTime,
+      status: 200,
+      bytes: this.#outBytes,
+      info: this.#info,
+      startedAt: this.#startedAt,
+    });
+    this.#outHead = null;
+    this.#info = null;
+    this.#startedAt = -1;
+  }
+
+  /** Appends a whole response to the batch. */
+  #holdBytes(bytes: Uint8Array): void {
     const need = this.#batchLen + bytes.length;
     let batch = this.#batch;
     if (batch === null || batch.length < need) {
@@ -793,38 +843,35 @@ export class Connection implements Expirable {
     }
     batch.set(bytes, this.#batchLen);
     this.#batchLen = need;
-    this.#batched.push({
-      head: this.#outHead!,
-      time: this.#outTime,
-      bytes: this.#outBytes,
-      info: this.#info,
-      startedAt: this.#startedAt,
-    });
-    this.#outHead = null;
-    this.#info = null;
-    this.#startedAt = -1;
   }
 
   /**
    * Writes the held-back responses in one write, then ends their
-   * exchanges; a failed write closes the connection. Never rejects.
+   * exchanges; a failed write closes the connection. Resolves to whether
+   * it was written; never rejects.
    */
-  #flushBatch(): Promise<void> {
+  #flushBatch(): Promise<boolean> {
     const batch = this.#batch!;
     const data = batch.subarray(0, this.#batchLen);
     const held = this.#batched;
     this.#batch = null;
     this.#batchLen = 0;
     this.#batched = [];
-    const done = this.#writeNow(data).then(() => true, (error) => {
+    // After a batch still being written, if any.
+    const before = this.#flushing;
+    const write = before === null
+      ? this.#writeNow(data)
+      : before.then(() => this.#writeNow(data));
+    const done = write.then(() => true, (error) => {
       this.#noteWriteError(error);
       return false;
     }).then((complete) => {
-      this.#flushing = null;
+      if (this.#flushing === done) this.#flushing = null;
       // The buffer is free again once its write has settled.
       if (this.#batch === null) this.#batch = batch;
       this.#endHeld(held, complete);
       if (!complete) this.close();
+      return complete;
     });
     this.#flushing = done;
     return done;
@@ -837,7 +884,7 @@ export class Connection implements Expirable {
       this.#record(
         h.head,
         h.time,
-        200,
+        h.status,
         complete ? h.bytes : 0,
         complete,
         h.startedAt,
@@ -1023,7 +1070,7 @@ export class Connection implements Expirable {
       if (fast !== null) {
         // Head and body in one write, with no Headers made (see there).
         bytes = fastBodyBytes;
-        await this.writeAll(fast);
+        await this.writeAll(fast, true);
       } else {
         const result = await writeResponse(this, res, {
           head: isHead,
@@ -1072,6 +1119,24 @@ export class Connection implements Expirable {
     bytes: number,
     complete: boolean,
   ): void {
+    if (this.#heldExchange) {
+      // Its whole response waits in the batch: it ends when that is written.
+      this.#heldExchange = false;
+      if (this.#sentStatus === 0) {
+        this.#slot?.release();
+        this.#slot = null;
+        this.#batched.push({
+          head,
+          time,
+          status,
+          bytes,
+          info: this.#info,
+          startedAt: this.#startedAt,
+        });
+        this.#startedAt = -1;
+        return;
+      }
+    }
     this.#info?.finish(complete && status !== 499 && this.#sentStatus === 0);
     if (this.#sentStatus !== 0) {
       // A deadline answered 408 while the handler ran: that is what went out.

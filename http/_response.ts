@@ -57,8 +57,12 @@ const COALESCE_BYTES = 65_536;
 
 /** The transport side the writer needs. */
 export interface ResponseSink {
-  /** Writes all of `data`, bounded by the write deadline. */
-  writeAll(data: Uint8Array): Promise<void>;
+  /**
+   * Writes all of `data`, bounded by the write deadline. `whole`: `data` is
+   * the entire response (the sink may hold it back to join a pipelined
+   * neighbour's in one write).
+   */
+  writeAll(data: Uint8Array, whole?: boolean): Promise<void>;
   /**
    * A buffer of at least `size` bytes, reused between writes (each write is
    * awaited before the next one fills it).
@@ -238,6 +242,7 @@ function writeHeadOnly(
   const length = noLength ? -1 : frame.head ? Math.max(h.declared, 0) : 0;
   return sink.writeAll(
     concat(sink, headString(h, frame, keepAlive, length, false), null),
+    true,
   );
 }
 
@@ -254,17 +259,18 @@ async function writeWhole(
     const head = headString(h, frame, keepAlive, whole.length, false);
     await sink.writeAll(
       concat(sink, frame.head ? head : head + whole, null),
+      true,
     );
     return { bytes: frame.head ? 0 : whole.length, keepAlive };
   }
   const data = typeof whole === "string" ? encoder.encode(whole) : whole;
   const head = headString(h, frame, keepAlive, data.length, false);
   if (frame.head) {
-    await sink.writeAll(concat(sink, head, null));
+    await sink.writeAll(concat(sink, head, null), true);
     return { bytes: 0, keepAlive };
   }
   if (data.length <= COALESCE_BYTES) {
-    await sink.writeAll(concat(sink, head, data));
+    await sink.writeAll(concat(sink, head, data), true);
   } else {
     await sink.writeAll(encoder.encode(head));
     await sink.writeAll(data);
@@ -413,6 +419,7 @@ async function writeAny(
       completed = true;
       await sink.writeAll(
         concat(sink, headString(h, frame, keepAlive, declared, false), null),
+        true,
       );
       return { bytes: 0, keepAlive };
     }

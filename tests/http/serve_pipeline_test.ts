@@ -100,6 +100,48 @@ Deno.test("the server writes the responses to a pipelined run in one write", asy
   }
 });
 
+Deno.test("the server writes a pipelined run of responses with headers, 204s and HEADs in one write", async () => {
+  let wire = "";
+  for (let i = 0; i < 4; i++) {
+    wire += `GET /${i} HTTP/1.1\r\n${H}\r\n` +
+      `HEAD /${i} HTTP/1.1\r\n${H}\r\n` +
+      `DELETE /${i} HTTP/1.1\r\n${H}\r\n`;
+  }
+  const conn = new RecordingConn(wire);
+  const cfg = resolveConfig(
+    { onListen: () => {} },
+    (req) =>
+      req.method === "DELETE"
+        ? new Response(null, { status: 204 })
+        : new Response(new URL(req.url).pathname, {
+          headers: { "content-type": "text/x-a", "x-b": "1" },
+        }),
+  );
+  const server = new ServerImpl(listenerOf(conn), cfg, null, {
+    signal: undefined,
+    tickMs: Infinity,
+  });
+  try {
+    while (server.stats().requestsServed < 12) {
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.equal(conn.writes.length, 1);
+    const text = conn.writes[0]!;
+    assert.deepEqual(statuses(text), [
+      ...Array.from({ length: 4 }, () => [200, 200, 204]).flat(),
+    ]);
+    assert.equal(text.match(/\r\nx-b: 1\r\n/g)?.length, 8);
+    assert.deepEqual(bodies(text).filter((b) => b !== ""), [
+      "/0",
+      "/1",
+      "/2",
+      "/3",
+    ]);
+  } finally {
+    await server.shutdown({ graceMs: 0 });
+  }
+});
+
 Deno.test("the server ends a pipelined run whose write fails as not delivered", async () => {
   const wire = `GET /1 HTTP/1.1\r\n${H}\r\nGET /2 HTTP/1.1\r\n${H}\r\n`;
   const conn = new RecordingConn(wire, true);
@@ -258,6 +300,39 @@ Deno.test("httpServeTlsOpts() answers a pipelined run larger than one batch whol
     got.forEach((body, i) =>
       assert.equal(body, `/${i === 100 ? "last" : i} ${filler}`)
     );
+  } finally {
+    await server.shutdown({ graceMs: 1_000 });
+  }
+});
+
+Deno.test("httpServeOpts() sends held-back responses before a streamed response's first chunk", async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const server = startTcp((req) => {
+    if (new URL(req.url).pathname !== "/events") {
+      return new Response("plain", { headers: { "x-a": "1" } });
+    }
+    return new Response(
+      new ReadableStream({
+        async start(c) {
+          await gate;
+          c.enqueue(new TextEncoder().encode("event"));
+          c.close();
+        },
+      }),
+    );
+  });
+  try {
+    const client = await RawClient.tcp(server);
+    await client.send(
+      `GET /a HTTP/1.1\r\n${H}\r\nGET /events HTTP/1.1\r\n${H}\r\n`,
+    );
+    // The first answer arrives while the stream has nothing yet.
+    const first = await client.readResponse();
+    assert.match(first, /\r\n\r\nplain$/);
+    release();
+    assert.match(await client.readResponse(), /\r\n\r\nevent$/);
+    client.close();
   } finally {
     await server.shutdown({ graceMs: 1_000 });
   }
