@@ -153,6 +153,11 @@ export class Connection implements Expirable {
     this.buf = takeReadBuffer();
   }
 
+  /** Responses are held back or being written: not idle, whatever phase. */
+  get writing(): boolean {
+    return this.#batchLen > 0 || this.#flushing !== null;
+  }
+
   /** Closes the transport at once; pending reads and writes fail. */
   close(): void {
     if (this.#closed) return;
@@ -430,9 +435,13 @@ export class Connection implements Expirable {
         if (!this.#beginHead()) return;
         let head = this.#tryHead();
         while (head === MORE) {
-          // Held-back responses go out before waiting for the client.
-          if (this.#batchLen > 0) await this.#flushBatch();
-          if (this.#closed) return;
+          if (this.#batchLen > 0) {
+            // Held-back responses go out before waiting for the client.
+            await this.#flushBatch();
+            if (this.#closed) return;
+            // A shutdown began meanwhile: nothing of a next request is here.
+            if (this.#state.draining && this.start === this.end) return;
+          }
           const pending = this.#pending;
           this.#pending = null;
           let n: number | null;

@@ -147,7 +147,7 @@ export class ServerImpl implements HttpServer {
         // Idle keep-alive connections and those only waiting for the
         // client's close after their last response go at once.
         if (
-          conn instanceof Connection &&
+          conn instanceof Connection && !conn.writing &&
           ((conn.phase === "idle" && conn.requests > 0) ||
             conn.phase === "closing")
         ) conn.close();
