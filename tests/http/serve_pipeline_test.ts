@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { resolveConfig } from "../../http/_config.ts";
 import { ServerImpl } from "../../http/_server.ts";
-import type { HttpResponseRecord } from "../../http/mod.ts";
+import type {
+  HttpResponseRecord,
+  HttpServeHandler,
+  HttpServer,
+  HttpServerOptions,
+} from "../../http/mod.ts";
 import { RawClient, startTcp, startTls, statuses } from "./_helpers.ts";
 
 const H = "Host: localhost\r\n";
@@ -73,22 +78,35 @@ function listenerOf(conn: RecordingConn): Deno.Listener {
   } as unknown as Deno.Listener;
 }
 
+/** The engine serving `conn` alone, as httpServeOpts() would serve it. */
+function serveRecorded(
+  conn: RecordingConn,
+  handler: HttpServeHandler,
+  options: HttpServerOptions = {},
+): HttpServer {
+  const cfg = resolveConfig({ onListen: () => {}, ...options }, handler);
+  return new ServerImpl(listenerOf(conn), cfg, null, {
+    signal: undefined,
+    tickMs: Infinity,
+  });
+}
+
+async function served(server: HttpServer, count: number): Promise<void> {
+  while (server.stats().requestsServed < count) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
 Deno.test("the server writes the responses to a pipelined run in one write", async () => {
   let wire = "";
   for (let i = 0; i < 16; i++) wire += `GET /${i} HTTP/1.1\r\n${H}\r\n`;
   const conn = new RecordingConn(wire);
-  const cfg = resolveConfig(
-    { onListen: () => {} },
+  const server = serveRecorded(
+    conn,
     (req) => new Response(new URL(req.url).pathname),
   );
-  const server = new ServerImpl(listenerOf(conn), cfg, null, {
-    signal: undefined,
-    tickMs: Infinity,
-  });
   try {
-    while (server.stats().requestsServed < 16) {
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await served(server, 16);
     assert.equal(conn.writes.length, 1);
     assert.deepEqual(
       bodies(conn.writes[0]!),
@@ -108,8 +126,8 @@ Deno.test("the server writes a pipelined run of responses with headers, 204s and
       `DELETE /${i} HTTP/1.1\r\n${H}\r\n`;
   }
   const conn = new RecordingConn(wire);
-  const cfg = resolveConfig(
-    { onListen: () => {} },
+  const server = serveRecorded(
+    conn,
     (req) =>
       req.method === "DELETE"
         ? new Response(null, { status: 204 })
@@ -117,14 +135,8 @@ Deno.test("the server writes a pipelined run of responses with headers, 204s and
           headers: { "content-type": "text/x-a", "x-b": "1" },
         }),
   );
-  const server = new ServerImpl(listenerOf(conn), cfg, null, {
-    signal: undefined,
-    tickMs: Infinity,
-  });
   try {
-    while (server.stats().requestsServed < 12) {
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await served(server, 12);
     assert.equal(conn.writes.length, 1);
     const text = conn.writes[0]!;
     assert.deepEqual(statuses(text), [
@@ -147,24 +159,16 @@ Deno.test("the server ends a pipelined run whose write fails as not delivered", 
   const conn = new RecordingConn(wire, true);
   const records: HttpResponseRecord[] = [];
   const completed: Promise<void>[] = [];
-  const cfg = resolveConfig(
-    {
-      onListen: () => {},
-      hooks: { onResponseEnd: (r) => void records.push(r) },
-    },
+  const server = serveRecorded(
+    conn,
     (_req, info) => {
       completed.push(info.completed);
       return new Response("x");
     },
+    { hooks: { onResponseEnd: (r) => void records.push(r) } },
   );
-  const server = new ServerImpl(listenerOf(conn), cfg, null, {
-    signal: undefined,
-    tickMs: Infinity,
-  });
   try {
-    while (server.stats().requestsServed < 2) {
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await served(server, 2);
     const outcomes = await Promise.allSettled(completed);
     assert.deepEqual(outcomes.map((o) => o.status), ["rejected", "rejected"]);
     assert.deepEqual(
