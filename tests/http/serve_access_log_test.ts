@@ -53,7 +53,9 @@ const streamHandler = (req: Request): Response => {
     const parts = ["abc", "defgh", "ij"];
     return new Response(
       new ReadableStream<Uint8Array>({
-        pull(c) {
+        async pull(c) {
+          // Apart in time: sent chunked (a body ready at once gets a length).
+          await new Promise((resolve) => setTimeout(resolve, 2));
           const p = parts.shift();
           if (p === undefined) c.close();
           else c.enqueue(new TextEncoder().encode(p));

@@ -12,8 +12,10 @@ function echo(): (req: Request) => Promise<Response> {
       let i = 0;
       return new Response(
         new ReadableStream<Uint8Array>({
-          pull(c) {
+          async pull(c) {
             if (i === n) return c.close();
+            // A pause every 20 lines: the body streams (chunked).
+            if (i % 20 === 19) await new Promise((r) => setTimeout(r, 1));
             c.enqueue(new TextEncoder().encode(`line ${i++}\n`));
           },
         }),

@@ -275,10 +275,12 @@ Deno.test("httpServeOpts() keeps an HTTP/1.0 keep-alive connection open after a 
 
 Deno.test("httpServeOpts() lets a handler's own Content-Length frame a Blob, and checks it", async () => {
   const errors: unknown[] = [];
+  const size = 200_000;
   const server = startTcp(
     () =>
-      new Response(new Blob(["four"]), {
-        headers: { "content-length": "10" },
+      // Four parts: the Blob's stream gives them as four chunks.
+      new Response(new Blob(Array(4).fill("z".repeat(size / 4))), {
+        headers: { "content-length": "300000" },
       }),
     { onError: (error) => void errors.push(error) },
   );
@@ -289,11 +291,22 @@ Deno.test("httpServeOpts() lets a handler's own Content-Length frame a Blob, and
     client.close();
     // The declared length went out; the short body then ends the connection
     // so the client cannot take it for a whole one.
-    assert.match(text, /\r\ncontent-length: 10\r\n/);
-    assert.equal(bodyOf(text), "four");
+    assert.ok(text.includes("\r\ncontent-length: 300000\r\n"));
+    assert.equal(bodyOf(text).length, size);
     assert.equal(errors.length, 1);
-    assert.match(String(errors[0]), /shorter than its content-length 10/);
+    assert.match(String(errors[0]), /shorter than its content-length 300000/);
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("httpServeOpts() sends a body that is complete at once with its true length, whatever the handler declared", async () => {
+  for (const body of [new Blob(["four"]), "four"]) {
+    const text = await exchange(
+      () => new Response(body, { headers: { "content-length": "10" } }),
+      `GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    );
+    assert.match(text, /\r\ncontent-length: 4\r\n/);
+    assert.equal(bodyOf(text), "four");
   }
 });

@@ -1,7 +1,10 @@
-// Pipelined requests: responses that are ready while the next request is
-// already received go out together, in order, in one write: separate small
-// writes would each wait for the client's delayed ACK (Nagle is on for
-// Deno.listenTls connections). bench/http_bench.ts measures the difference.
+// Writes the server coalesces: a small write that follows another waits for
+// the client's delayed ACK (~40 ms; Nagle is on for Deno.listenTls sockets).
+// Pipelined requests: responses ready while the next request is already
+// received go out together, in order, in one write. Streamed bodies: what
+// the stream has ready goes out in one write, the head with the first data
+// and the last chunk with the last data. bench/http_bench.ts measures the
+// pipelined case.
 
 import assert from "node:assert/strict";
 import { resolveConfig } from "../../http/_config.ts";
@@ -389,5 +392,136 @@ Deno.test("httpServeOpts() answers a pipelined run in flight at shutdown, the la
     assert.match(text, /connection: close/);
   } finally {
     await server.shutdown({ graceMs: 0 });
+  }
+});
+
+/** The writes the server makes for one request answered by `handler`. */
+async function writesFor(
+  request: string,
+  handler: HttpServeHandler,
+): Promise<string[]> {
+  const conn = new RecordingConn(request);
+  const server = serveRecorded(conn, handler);
+  try {
+    await served(server, 1);
+    return conn.writes;
+  } finally {
+    await server.shutdown({ graceMs: 0 });
+  }
+}
+
+function streamOf(
+  chunks: string[],
+  gapMs: number | null,
+): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream({
+    async pull(c) {
+      if (gapMs !== null) await new Promise((r) => setTimeout(r, gapMs));
+      c.enqueue(new TextEncoder().encode(chunks[i++]));
+      // The last chunk and the end come together.
+      if (i === chunks.length) c.close();
+    },
+  });
+}
+
+Deno.test("the server writes a streamed body that is ready at once in one write, with its length", async () => {
+  const writes = await writesFor(
+    `GET / HTTP/1.1\r\n${H}\r\n`,
+    () =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            for (const s of ["a\n", "b\n", "c\n"]) {
+              c.enqueue(new TextEncoder().encode(s));
+            }
+            c.close();
+          },
+        }),
+      ),
+  );
+  assert.equal(writes.length, 1);
+  assert.match(writes[0]!, /\r\ncontent-length: 6\r\n\r\na\nb\nc\n$/);
+  assert.doesNotMatch(writes[0]!, /transfer-encoding/);
+});
+
+Deno.test("the server writes a stream's chunks as they come, the end with the last one", async () => {
+  const writes = await writesFor(
+    `GET / HTTP/1.1\r\n${H}\r\n`,
+    () => new Response(streamOf(["one", "two", "three"], 5)),
+  );
+  assert.equal(writes.length, 3);
+  assert.match(
+    writes[0]!,
+    /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n3\r\none\r\n$/,
+  );
+  assert.equal(writes[1], "3\r\ntwo\r\n");
+  assert.equal(writes[2], "5\r\nthree\r\n0\r\n\r\n");
+});
+
+Deno.test("the server writes declared-length and HTTP/1.0 streams unframed, in as few writes", async () => {
+  const declared = await writesFor(
+    `GET / HTTP/1.1\r\n${H}\r\n`,
+    () =>
+      new Response(streamOf(["ab", "cd", "ef"], 5), {
+        headers: { "content-length": "6" },
+      }),
+  );
+  assert.equal(declared.length, 3);
+  assert.match(declared[0]!, /\r\ncontent-length: 6\r\n\r\nab$/);
+  assert.deepEqual(declared.slice(1), ["cd", "ef"]);
+  const old = await writesFor(
+    `GET / HTTP/1.0\r\n${H}Connection: keep-alive\r\n\r\n`,
+    () => new Response(streamOf(["ab", "cd"], 5)),
+  );
+  // HTTP/1.0 has no chunked framing: the body ends with the connection.
+  assert.equal(old.length, 2);
+  assert.match(old[0]!, /\r\nconnection: close\r\n\r\nab$/);
+  assert.doesNotMatch(old[0]!, /content-length/);
+  assert.equal(old[1], "cd");
+  // Ready at once: its length is known, and the connection stays open.
+  const ready = await writesFor(
+    `GET / HTTP/1.0\r\n${H}Connection: keep-alive\r\n\r\n`,
+    () => new Response(streamOf(["ab", "cd"], null)),
+  );
+  assert.equal(ready.length, 1);
+  assert.match(
+    ready[0]!,
+    /\r\nconnection: keep-alive\r\ncontent-length: 4\r\n\r\nabcd$/,
+  );
+});
+
+Deno.test("the server writes ReadableStream.from() and TextEncoderStream bodies that are ready in one write", async () => {
+  const makers: [string, () => ReadableStream<Uint8Array>][] = [
+    [
+      "from(array)",
+      () =>
+        ReadableStream.from(
+          ["a", "b", "c"].map((s) => new TextEncoder().encode(s)),
+        ),
+    ],
+    [
+      "from(async generator)",
+      () =>
+        ReadableStream.from((async function* () {
+          for (const s of ["a", "b", "c"]) yield new TextEncoder().encode(s);
+        })()),
+    ],
+    [
+      "TextEncoderStream",
+      () =>
+        ReadableStream.from(["a", "b", "c"]).pipeThrough(
+          new TextEncoderStream(),
+        ),
+    ],
+  ];
+  for (const [name, make] of makers) {
+    const writes = await writesFor(
+      `GET / HTTP/1.1\r\n${H}\r\n`,
+      () => new Response(make()),
+    );
+    assert.equal(writes.length, 1, name);
+    // Whole at once: a Content-Length, no chunked framing.
+    assert.match(writes[0]!, /\r\ncontent-length: 3\r\n\r\nabc$/, name);
   }
 });
