@@ -876,8 +876,9 @@ export class Connection implements Expirable {
       return false;
     }).then((complete) => {
       if (this.#flushing === done) this.#flushing = null;
-      // The buffer is free again once its write has settled.
-      if (this.#batch === null) this.#batch = batch;
+      // The buffer is free again once its write has settled; one grown for
+      // a large run is dropped, so an idle connection keeps 8 KiB at most.
+      if (this.#batch === null && batch.length <= 8_192) this.#batch = batch;
       this.#endHeld(held, complete);
       if (!complete) this.close();
       return complete;
