@@ -298,7 +298,7 @@ export class Connection implements Expirable {
     this.#responseStarted = true;
     if (
       whole && this.start < this.end && !this.#closed &&
-      this.#batchLen + data.length <= BATCH_BYTES
+      this.#sentStatus === 0 && this.#batchLen + data.length <= BATCH_BYTES
     ) {
       // A whole response with more of the client's bytes here already
       // (pipelined): held back to go out with its neighbours; #end() hands
