@@ -58,6 +58,10 @@ class RecordingConn {
   closeWrite(): Promise<void> {
     return Promise.resolve();
   }
+  /** As a TlsConn after its handshake (used when served as TLS). */
+  handshake(): Promise<{ alpnProtocol: string | null }> {
+    return Promise.resolve({ alpnProtocol: "http/1.1" });
+  }
   close(): void {
     this.#closed.resolve(null);
   }
@@ -86,9 +90,10 @@ function serveRecorded(
   conn: RecordingConn,
   handler: HttpServeHandler,
   options: HttpServerOptions = {},
+  tls = false,
 ): HttpServer {
   const cfg = resolveConfig({ onListen: () => {}, ...options }, handler);
-  return new ServerImpl(listenerOf(conn), cfg, null, {
+  return new ServerImpl(listenerOf(conn), cfg, tls ? 10_000 : null, {
     signal: undefined,
     tickMs: Infinity,
   });
@@ -399,9 +404,10 @@ Deno.test("httpServeOpts() answers a pipelined run in flight at shutdown, the la
 async function writesFor(
   request: string,
   handler: HttpServeHandler,
+  tls = false,
 ): Promise<string[]> {
   const conn = new RecordingConn(request);
-  const server = serveRecorded(conn, handler);
+  const server = serveRecorded(conn, handler, {}, tls);
   try {
     await served(server, 1);
     return conn.writes;
@@ -523,5 +529,31 @@ Deno.test("the server writes ReadableStream.from() and TextEncoderStream bodies 
     assert.equal(writes.length, 1, name);
     // Whole at once: a Content-Length, no chunked framing.
     assert.match(writes[0]!, /\r\ncontent-length: 3\r\n\r\nabc$/, name);
+  }
+});
+
+Deno.test("over TLS the server cuts a write whose last record would be tiny, and only then", async () => {
+  const RECORD = 16_384;
+  for (const size of [33_000, 65_536, 20_000, 10_000]) {
+    const body = "r".repeat(size);
+    const request = `GET / HTTP/1.1\r\n${H}\r\n`;
+    const tls = await writesFor(request, () => new Response(body), true);
+    const tcp = await writesFor(request, () => new Response(body));
+    // The same bytes either way.
+    assert.equal(tls.join(""), tcp.join(""), String(size));
+    const total = tls.join("").length;
+    const last = total % RECORD;
+    if (total > RECORD && last !== 0 && last < 4_096) {
+      // Full records first (if any), then the rest in two halves: no tiny
+      // record.
+      const sizes = tls.map((w) => w.length);
+      const [a, b] = sizes.slice(-2) as [number, number];
+      assert.equal(a + b, RECORD + last, `${size}: ${sizes}`);
+      assert.ok(a >= 4_096 && b >= 4_096, `${size}: ${sizes}`);
+      const before = sizes.slice(0, -2).reduce((x, y) => x + y, 0);
+      assert.equal(before % RECORD, 0, `${size}: ${sizes}`);
+    } else {
+      assert.equal(tls.length, tcp.length, `${size}: not cut`);
+    }
   }
 });
