@@ -54,6 +54,8 @@ const REASONS: Record<number, string> = {
 
 /** Bodies up to this size of known length go out with the head in one write. */
 const COALESCE_BYTES = 65_536;
+/** A body of at least this many bytes goes out in a write of its own. */
+const APART_BYTES = 65_483;
 
 /** The transport side the writer needs. */
 export interface ResponseSink {
@@ -318,9 +320,12 @@ async function writeWhole(
     await sink.writeAll(concat(sink, head, null), true);
     return { bytes: 0, keepAlive };
   }
-  if (data.length <= COALESCE_BYTES) {
+  if (data.length < APART_BYTES) {
     await sink.writeAll(concat(sink, head, data), true);
   } else {
+    // A body this large fills a loopback TCP segment (65 483 bytes) on its
+    // own, which Nagle never holds; behind a small head segment, head and
+    // body in one write would end in small ones that wait for an ACK.
     await sink.writeAll(encoder.encode(head));
     await sink.writeAll(data);
   }

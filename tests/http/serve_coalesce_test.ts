@@ -534,7 +534,7 @@ Deno.test("the server writes ReadableStream.from() and TextEncoderStream bodies 
 
 Deno.test("over TLS the server cuts a write whose last record would be tiny, and only then", async () => {
   const RECORD = 16_384;
-  for (const size of [33_000, 65_536, 20_000, 10_000]) {
+  for (const size of [33_000, 49_100, 20_000, 10_000]) {
     const body = "r".repeat(size);
     const request = `GET / HTTP/1.1\r\n${H}\r\n`;
     const tls = await writesFor(request, () => new Response(body), true);
