@@ -1162,22 +1162,21 @@ export class Connection implements Expirable {
     complete: boolean,
   ): void {
     if (this.#heldExchange) {
-      // Its whole response waits in the batch: it ends when that is written.
+      // Its whole response waits in the batch (never after a deadline's
+      // 408, see writeAll()): it ends when that is written.
       this.#heldExchange = false;
-      if (this.#sentStatus === 0) {
-        this.#slot?.release();
-        this.#slot = null;
-        this.#batched.push({
-          head,
-          time,
-          status,
-          bytes,
-          info: this.#info,
-          startedAt: this.#startedAt,
-        });
-        this.#startedAt = -1;
-        return;
-      }
+      this.#slot?.release();
+      this.#slot = null;
+      this.#batched.push({
+        head,
+        time,
+        status,
+        bytes,
+        info: this.#info,
+        startedAt: this.#startedAt,
+      });
+      this.#startedAt = -1;
+      return;
     }
     this.#info?.finish(complete && status !== 499 && this.#sentStatus === 0);
     if (this.#sentStatus !== 0) {
