@@ -1,5 +1,6 @@
-// Serialising a Response onto the wire: one write for the head and a small
-// body of known length (Nagle), chunked framing for streams of unknown length.
+// Serialising a Response onto the wire: one write for the head and a body
+// of known length (Nagle), chunked framing for streams of unknown length,
+// each write carrying all a stream has ready.
 
 import { LAST_CHUNK } from "./_chunked.ts";
 import { httpDate, httpDateLine } from "./_date.ts";
@@ -52,9 +53,12 @@ const REASONS: Record<number, string> = {
   505: "HTTP Version Not Supported",
 };
 
-/** Bodies up to this size of known length go out with the head in one write. */
+/** The most bytes of a streamed body gathered for one write. */
 const COALESCE_BYTES = 65_536;
-/** A body of at least this many bytes goes out in a write of its own. */
+/**
+ * A complete body smaller than this goes out with its head in one write; a
+ * larger one in a write of its own (see writeWhole()).
+ */
 const APART_BYTES = 65_483;
 
 /** The transport side the writer needs. */
