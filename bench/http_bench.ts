@@ -13,11 +13,11 @@
 // (default 2): the servers alternate round by round; the best round of each
 // is printed, and the median of the rounds' paired ratios (steadier than the
 // ratio of two best rounds when other load comes and goes). BENCH_CASES
-// (default "keep-alive,close,s_time") picks the cases. "s_time" counts full
+// (default "keep-alive,close,pipelined,s_time") picks the cases. "s_time" counts full
 // TLS handshakes made one at a time by `openssl s_time -new` (each followed by
 // a `GET /`): handshakes per second seen by a single client, where wrk's
 // close case measures them under 50 concurrent clients sharing the CPU.
-// "pipelined" (not in the default) sends runs of BENCH_PIPELINE (16) requests
+// "pipelined" sends runs of BENCH_PIPELINE (16) requests
 // at once on each keep-alive connection (bench/pipeline.lua), as HTTP/1.1
 // pipelining benchmarks do; the bare loop, one response per read, sits it out.
 
@@ -34,7 +34,8 @@ const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? "50");
 const THREADS = Number(Deno.env.get("BENCH_THREADS") ?? "2");
 const TLS = Deno.env.get("BENCH_TLS") !== "0";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
-const CASES = (Deno.env.get("BENCH_CASES") ?? "keep-alive,close,s_time")
+const CASES = (Deno.env.get("BENCH_CASES") ??
+  "keep-alive,close,pipelined,s_time")
   .split(",");
 const PIPELINE = Number(Deno.env.get("BENCH_PIPELINE") ?? "16");
 const BODY = "Hello World!"; // 12 bytes
