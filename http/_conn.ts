@@ -567,7 +567,7 @@ export class Connection implements Expirable {
       if (this.#batchLen > 0) {
         this.#batchLen = 0;
         this.#endHeld(this.#batched, false);
-        this.#batched = [];
+        this.#batched = null;
       }
       // A slot still held after an unexpected error goes back here.
       this.#slot?.release();
@@ -848,8 +848,8 @@ export class Connection implements Expirable {
   /** Pipelined responses held back to go out in one write. */
   #batch: Uint8Array | null = null;
   #batchLen = 0;
-  /** The exchanges whose responses are in #batch, in order. */
-  #batched: Held[] = [];
+  /** The exchanges whose responses are in #batch, in order (made on use). */
+  #batched: Held[] | null = null;
   /** The write of a batch in progress: later writes wait for it. */
   #flushing: Promise<boolean> | null = null;
   /** The running exchange's whole response went into the batch. */
@@ -858,7 +858,7 @@ export class Connection implements Expirable {
   /** Holds back the response #exchange() left, ending its exchange later. */
   #hold(bytes: Uint8Array): void {
     this.#holdBytes(bytes);
-    this.#batched.push({
+    (this.#batched ??= []).push({
       head: this.#outHead!,
       time: this.#outTime,
       status: 200,
@@ -897,7 +897,7 @@ export class Connection implements Expirable {
     const held = this.#batched;
     this.#batch = null;
     this.#batchLen = 0;
-    this.#batched = [];
+    this.#batched = null;
     // After a batch still being written, if any.
     const before = this.#flushing;
     const write = before === null
@@ -920,7 +920,8 @@ export class Connection implements Expirable {
   }
 
   /** Ends the exchanges of a batch: written whole or not at all. */
-  #endHeld(held: Held[], complete: boolean): void {
+  #endHeld(held: Held[] | null, complete: boolean): void {
+    if (held === null) return;
     for (const h of held) {
       h.info?.finish(complete);
       this.#record(
@@ -1167,7 +1168,7 @@ export class Connection implements Expirable {
       this.#heldExchange = false;
       this.#slot?.release();
       this.#slot = null;
-      this.#batched.push({
+      (this.#batched ??= []).push({
         head,
         time,
         status,
