@@ -760,22 +760,36 @@ export class Connection implements Expirable {
     if (head.form === "asterisk") return this.#asterisk(head, time, keepAlive);
 
     const method = head.method;
-    const hasBody = head.chunked || head.contentLength > 0;
-    const body = hasBody
-      ? new RequestBody(this, head.contentLength, head.chunked, cfg)
-      : null;
+    const readable = method !== "GET" && method !== "HEAD";
+    let body: RequestBody | null = null;
+    let bytes: Uint8Array<ArrayBuffer> | null = null;
+    if (head.chunked) {
+      body = new RequestBody(this, 0, true, cfg);
+    } else if (head.contentLength > 0) {
+      const length = head.contentLength;
+      if (length <= this.end - this.start) {
+        // The whole body came with the head (most API requests): it is the
+        // Request's bytes, read at once, and the connection is past it.
+        if (readable) bytes = this.buf.slice(this.start, this.start + length);
+        this.start += length;
+      } else body = new RequestBody(this, length, false, cfg);
+    }
     this.#body = body;
     // No 100 once body bytes are here: the client is sending it anyway
     // (RFC 9110 §10.1.1 lets the server omit it then).
-    this.#continuePending = head.expectContinue && hasBody &&
+    this.#continuePending = head.expectContinue && body !== null &&
       this.end === this.start;
-    const exposeBody = body !== null && method !== "GET" && method !== "HEAD";
     const info = new Info(this, index);
     this.#info = info;
 
     let request: Request;
     try {
-      request = this.#request(head, method, exposeBody ? body : null, info);
+      request = this.#request(
+        head,
+        method,
+        readable ? body ?? bytes : null,
+        info,
+      );
     } catch (error) {
       // A Host the URL parser refuses although the grammar allowed it.
       state.inFlight--;
@@ -1250,7 +1264,7 @@ export class Connection implements Expirable {
   #request(
     head: RequestHead,
     method: string,
-    body: RequestBody | null,
+    body: RequestBody | Uint8Array<ArrayBuffer> | null,
     info: Info,
   ): Request {
     const host = head.host !== ""
@@ -1264,7 +1278,7 @@ export class Connection implements Expirable {
       head.path,
       method,
       head.headers,
-      body === null ? null : body.stream(),
+      body instanceof RequestBody ? body.stream() : body,
       info,
     );
   }

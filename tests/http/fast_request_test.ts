@@ -167,3 +167,79 @@ Deno.test("a Host the URL parser refuses gets 400 and never reaches the handler"
   }
   assert.equal(calls, 0);
 });
+
+Deno.test("a body that came whole with its head reads every way, and the request behind it is served", async () => {
+  const seen: unknown[] = [];
+  const server = startTcp(async (req: Request) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/json") seen.push(await req.json());
+    else if (url.pathname === "/form") {
+      seen.push([...(await req.formData())]);
+    } else if (url.pathname === "/stream") {
+      const chunks: number[] = [];
+      for await (const c of req.body!) chunks.push(...c);
+      seen.push(new TextDecoder().decode(new Uint8Array(chunks)));
+    } else if (url.pathname === "/echo") return new Response(req.body);
+    else if (url.pathname === "/clone") {
+      const copy = req.clone();
+      seen.push([await req.text(), await copy.text(), req.bodyUsed]);
+    } else seen.push(`${req.method} ${url.pathname} ${req.body === null}`);
+    return new Response("ok");
+  });
+  try {
+    const client = await RawClient.tcp(server);
+    const post = (path: string, type: string, body: string) =>
+      `POST ${path} HTTP/1.1\r\nHost: a\r\nContent-Type: ${type}\r\n` +
+      `Content-Length: ${body.length}\r\n\r\n${body}`;
+    // All in one write: each body is in the buffer with its head.
+    await client.send(
+      post("/json", "application/json", '{"a":[1,2]}') +
+        post("/form", "application/x-www-form-urlencoded", "x=1&y=%C3%A9") +
+        post("/stream", "text/plain", "streamed") +
+        post("/echo", "text/plain", "echo me") +
+        post("/clone", "text/plain", "twice") +
+        // A GET's body is not the handler's; it is skipped, not parsed.
+        "GET /get HTTP/1.1\r\nHost: a\r\nContent-Length: 15\r\n\r\n" +
+        "GET /x HTTP/1.1" +
+        "GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    const text = await client.readToEnd();
+    client.close();
+    assert.deepEqual(statuses(text), [200, 200, 200, 200, 200, 200, 200]);
+    // The echo knows its length: the body was all there.
+    assert.match(text, /content-length: 7\r\n\r\necho me/i);
+  } finally {
+    await server.shutdown();
+  }
+  assert.deepEqual(seen, [
+    { a: [1, 2] },
+    [["x", "1"], ["y", "é"]],
+    "streamed",
+    ["twice", "twice", true],
+    "GET /get true",
+    "GET /last true",
+  ]);
+});
+
+Deno.test("a body that arrives after its head is streamed to the handler as before", async () => {
+  let got = "";
+  const server = startTcp(async (req: Request) => {
+    got = await req.text();
+    return new Response("ok");
+  });
+  try {
+    const client = await RawClient.tcp(server);
+    await client.send(
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello",
+    );
+    // The handler is already reading when the rest comes.
+    await new Promise((r) => setTimeout(r, 50));
+    await client.send("world");
+    const text = await client.readToEnd();
+    client.close();
+    assert.deepEqual(statuses(text), [200]);
+  } finally {
+    await server.shutdown();
+  }
+  assert.equal(got, "helloworld");
+});
