@@ -1,6 +1,8 @@
-// Benchmarks parseRequestHead() against a naive TextDecoder + split parse.
+// Benchmarks parseRequestHead() against a naive TextDecoder + split parse,
+// and how req.url is made.
 // Run: deno bench bench/parser_bench.ts
 import { type ParseLimits, parseRequestHead } from "../http/_parser.ts";
+import { keptByUrlParser } from "../http/_tokens.ts";
 
 const LIMITS: ParseLimits = {
   maxHeaderBytes: 16384,
@@ -80,3 +82,32 @@ for (
     },
   });
 }
+
+// req.url: a path the URL parser keeps as sent is joined to the host's
+// canonical origin (cached per host) instead of going through `new URL()`.
+const ORIGIN = "https://shop.example.com";
+const PATHS = [
+  "/",
+  "/products/list?category=books&sort=price-asc&page=2",
+  "/static/app.3f2a1b.js",
+  "/search?q=hello%20world",
+];
+let urlLength = 0;
+Deno.bench({
+  name: "new URL(origin + path).href (4 paths)",
+  group: "req.url",
+  baseline: true,
+  fn() {
+    for (const p of PATHS) urlLength += new URL(ORIGIN + p).href.length;
+  },
+});
+Deno.bench({
+  name: "keptByUrlParser(path) ? origin + path (4 paths)",
+  group: "req.url",
+  fn() {
+    for (const p of PATHS) {
+      urlLength +=
+        (keptByUrlParser(p) ? ORIGIN + p : new URL(ORIGIN + p).href).length;
+    }
+  },
+});

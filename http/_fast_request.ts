@@ -11,6 +11,7 @@
 // test says so).
 
 import { type Info, linkSignal } from "./_conn_parts.ts";
+import { keptByUrlParser } from "./_tokens.ts";
 
 /** The pieces of Deno's Request internals this module relies on. */
 interface Internals {
@@ -99,19 +100,25 @@ class InnerRequest {
   blobUrlEntry = null;
   #flat: readonly string[];
   #pairs: [string, string][] | null = null;
-  #raw: string;
+  #origin: string;
+  #canonical: string;
+  #path: string;
   #urlList: (() => string)[] | null = null;
   #processed: string[] | null = null;
   constructor(
     method: string,
     flat: readonly string[],
     body: unknown,
-    raw: string,
+    origin: string,
+    canonical: string,
+    path: string,
   ) {
     this.method = method;
     this.#flat = flat;
     this.body = body;
-    this.#raw = raw;
+    this.#origin = origin;
+    this.#canonical = canonical;
+    this.#path = path;
   }
   get headerList(): [string, string][] {
     return this.#pairs ??= pairsOf(this.#flat);
@@ -121,8 +128,14 @@ class InnerRequest {
   }
   get urlList(): (() => string)[] {
     // Serialised when first read; the path cannot fail once the host parsed.
-    const raw = this.#raw;
-    return this.#urlList ??= [() => new URL(raw).href];
+    // Most paths come out of the URL parser as they went in: those skip it.
+    const path = this.#path;
+    const origin = this.#origin;
+    const canonical = this.#canonical;
+    return this.#urlList ??= [
+      () =>
+        keptByUrlParser(path) ? canonical + path : new URL(origin + path).href,
+    ];
   }
   set urlList(list: (() => string)[]) {
     this.#urlList = list;
@@ -179,21 +192,32 @@ const PLAIN_METHODS = new Set([
   "PATCH",
 ]);
 
-/** Hosts the URL parser accepted (the grammar check alone is not enough). */
-const validHosts = new Set<string>();
+/**
+ * Hosts the URL parser accepted (the grammar check alone is not enough),
+ * with the origin it serialises them to (lowercase, default port left out),
+ * one map per scheme. Keyed by the host as parsed (a slice of the request
+ * head): hashing the concatenated origin would copy it first, once per
+ * request.
+ */
+const httpsHosts = new Map<string, string>();
+const httpHosts = new Map<string, string>();
 const VALID_HOSTS_MAX = 256;
 
 /**
- * Keyed by the host as parsed (a slice of the request head): hashing the
- * concatenated origin would copy it first, once per request. Validity does
- * not depend on the scheme (http and https parse hosts alike).
+ * The origin `new URL()` makes of `origin` (scheme and host as sent).
+ *
+ * @throws {TypeError} For a host the URL parser refuses (IDNA, ports).
  */
-function checkHost(host: string, origin: string): void {
-  if (validHosts.has(host)) return;
-  // Throws a TypeError for a host the URL parser refuses (IDNA, ports).
-  new URL(origin + "/");
-  if (validHosts.size >= VALID_HOSTS_MAX) validHosts.clear();
-  validHosts.add(host);
+function canonicalOrigin(scheme: string, host: string, origin: string): string {
+  const hosts = scheme === "https://" ? httpsHosts : httpHosts;
+  let canonical = hosts.get(host);
+  if (canonical === undefined) {
+    const url = new URL(origin + "/");
+    canonical = url.protocol + "//" + url.host;
+    if (hosts.size >= VALID_HOSTS_MAX) hosts.clear();
+    hosts.set(host, canonical);
+  }
+  return canonical;
 }
 
 /**
@@ -219,14 +243,15 @@ export function makeRequest(
   if (found === null || !PLAIN_METHODS.has(method)) {
     return constructed(origin, path, method, headers, body, info);
   }
-  checkHost(host, origin);
-  const raw = origin + path;
+  const canonical = canonicalOrigin(scheme, host, origin);
   const request = new FastRequest(info) as unknown as Slots;
   request[found.inner] = new InnerRequest(
     method,
     headers,
     body === null ? null : innerBody(found, body),
-    raw,
+    origin,
+    canonical,
+    path,
   );
   request[found.guard] = "request";
   return request as unknown as Request;

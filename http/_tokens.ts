@@ -27,6 +27,42 @@ export const TOKEN: Uint8Array = table("!#$%&'*+-.^_`|~", ALNUM);
 export const TARGET: Uint8Array = table("-._~:/?[]@!$&'()*+,;=%", ALNUM);
 
 /**
+ * Bytes the WHATWG URL parser keeps unchanged in the path of an http(s)
+ * URL, and in its query (there it percent-encodes "'").
+ */
+const URL_PATH_KEEPS = table("-._~:@!$&'()*+,;=%/", ALNUM);
+const URL_QUERY_KEEPS = table("-._~:@!$&()*+,;=%/?", ALNUM);
+
+/**
+ * Whether the URL parser leaves the origin-form `path` (path and query of a
+ * request-target that passed {@linkcode TARGET}) exactly as it is: no byte it
+ * would encode and no segment it could read as a dot segment (any segment
+ * starting with "." or "%2e" is left to the parser).
+ */
+export function keptByUrlParser(path: string): boolean {
+  const n = path.length;
+  if (n === 0 || path.charCodeAt(0) !== 0x2f) return false;
+  let i = 1;
+  for (; i < n; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 0x3f) break; // "?": the query
+    if (c > 0x7e || URL_PATH_KEEPS[c] !== 1) return false;
+    if (path.charCodeAt(i - 1) === 0x2f) {
+      if (c === 0x2e) return false;
+      if (
+        c === 0x25 && path.charCodeAt(i + 1) === 0x32 &&
+        (path.charCodeAt(i + 2) | 0x20) === 0x65
+      ) return false;
+    }
+  }
+  for (i++; i < n; i++) {
+    const c = path.charCodeAt(i);
+    if (c > 0x7e || URL_QUERY_KEEPS[c] !== 1) return false;
+  }
+  return true;
+}
+
+/**
  * field-vchar / SP / HTAB (RFC 9110 §5.5): 1 for VCHAR, SP and HTAB, 2 for
  * obs-text (so a parser can tell whether a value is pure ASCII), 0 otherwise.
  */

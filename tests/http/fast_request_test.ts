@@ -3,6 +3,8 @@
 // what `new Request(url, init)` would give it.
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
+import { keptByUrlParser, TARGET } from "../../http/_tokens.ts";
 import { fastRequestSupported } from "../../http/_fast_request.ts";
 import type { HttpServeHandlerInfo } from "../../http/mod.ts";
 import { RawClient, startTcp, statuses } from "./_helpers.ts";
@@ -242,4 +244,42 @@ Deno.test("a body that arrives after its head is streamed to the handler as befo
     await server.shutdown();
   }
   assert.equal(got, "helloworld");
+});
+
+Deno.test("a path the URL parser would keep is used as sent; any other goes through the parser", () => {
+  // Every byte a request-target may hold, plus sequences that look like dot
+  // segments or percent-encoded dots.
+  const bytes = [...Array(128).keys()].filter((b) => TARGET[b] === 1)
+    .map((b) => String.fromCharCode(b));
+  const piece = fc.oneof(
+    fc.constantFrom(...bytes),
+    fc.constantFrom("/", "/.", "/..", "./", "%2e", "%2E", "%2F", "?", "'"),
+  );
+  const path = fc.array(piece, { maxLength: 24 }).map((a) => "/" + a.join(""));
+  const origins: [string, string][] = [
+    ["https://a.example", "https://a.example"],
+    ["https://A.Example:443", "https://a.example"],
+    ["http://127.0.0.1:8080", "http://127.0.0.1:8080"],
+  ];
+  let kept = 0;
+  fc.assert(
+    fc.property(path, fc.constantFrom(...origins), (p, [origin, canonical]) => {
+      // Only well-formed percent-encodings pass the request parser.
+      fc.pre(!/%(?![0-9a-fA-F]{2})/.test(p));
+      const href = new URL(origin + p).href;
+      if (keptByUrlParser(p)) {
+        kept++;
+        assert.equal(canonical + p, href);
+      }
+    }),
+    { numRuns: 3000 },
+  );
+  // The fast way is taken for most of them, not vacuously never.
+  assert.ok(kept > 300, `${kept} paths kept`);
+  for (const p of ["/a/./b", "/a/../b", "/.", "/%2e%2E/x", "/x?it's", "/é"]) {
+    assert.equal(keptByUrlParser(p), false, p);
+  }
+  for (const p of ["/", "/a/b.c/d?x=1&y=/z?", "/x%20y?q=%7e", "/a;b=c@d:e"]) {
+    assert.equal(keptByUrlParser(p), true, p);
+  }
 });
