@@ -12,6 +12,8 @@ import {
   errorResponseBytes,
   fastBodyBytes,
   fastResponseBytes,
+  whole,
+  wholeResponseBytes,
   writeResponse,
 } from "./_response.ts";
 import type { HttpTimeoutKind } from "./options.ts";
@@ -818,10 +820,11 @@ export class Connection implements Expirable {
       if (this.kind === "watch") this.deadline = Infinity;
       // A shutdown that began while the handler ran: announce the close.
       if (state.draining) keepAlive = false;
+      const isHead = method === "HEAD";
       const fast = fastResponseBytes(
         this,
         answer,
-        method === "HEAD",
+        isHead,
         keepAlive,
         head.versionMinor,
       );
@@ -829,8 +832,24 @@ export class Connection implements Expirable {
         this.#out = fast;
         this.#outHead = head;
         this.#outTime = time;
+        this.#outStatus = 200;
         this.#outBytes = fastBodyBytes;
         this.#outKeepAlive = keepAlive;
+        return WRITE;
+      }
+      // Any other status or headers, with no body or a whole one.
+      const bytes = wholeResponseBytes(this, answer, {
+        head: isHead,
+        keepAlive,
+        versionMinor: head.versionMinor,
+      });
+      if (bytes !== null) {
+        this.#out = bytes;
+        this.#outHead = head;
+        this.#outTime = time;
+        this.#outStatus = whole.status;
+        this.#outBytes = whole.bytes;
+        this.#outKeepAlive = whole.keepAlive;
         return WRITE;
       }
     }
@@ -841,6 +860,7 @@ export class Connection implements Expirable {
   #out: Uint8Array | null = null;
   #outHead: RequestHead | null = null;
   #outTime = 0;
+  #outStatus = 200;
   #outBytes = 0;
   #outKeepAlive = false;
 
@@ -851,7 +871,7 @@ export class Connection implements Expirable {
     this.#end(
       head,
       this.#outTime,
-      200,
+      this.#outStatus,
       complete ? this.#outBytes : 0,
       complete,
     );
@@ -875,7 +895,7 @@ export class Connection implements Expirable {
     (this.#batched ??= []).push({
       head: this.#outHead!,
       time: this.#outTime,
-      status: 200,
+      status: this.#outStatus,
       bytes: this.#outBytes,
       info: this.#info,
       startedAt: this.#startedAt,
@@ -1124,10 +1144,20 @@ export class Connection implements Expirable {
         keepAlive,
         head.versionMinor,
       );
+      const all = fast ?? wholeResponseBytes(this, res, {
+        head: isHead,
+        keepAlive,
+        versionMinor: head.versionMinor,
+      });
       if (fast !== null) {
         // Head and body in one write, with no Headers made (see there).
         bytes = fastBodyBytes;
         await this.writeAll(fast, true);
+      } else if (all !== null) {
+        // Head and body in one write, made with no promise.
+        bytes = whole.bytes;
+        keepAlive = whole.keepAlive;
+        await this.writeAll(all, true);
       } else {
         const result = await writeResponse(this, res, {
           head: isHead,

@@ -6,6 +6,7 @@ import { LAST_CHUNK } from "./_chunked.ts";
 import { httpDate, httpDateLine } from "./_date.ts";
 import {
   fastContentType,
+  hasNullBody,
   headerListOf,
   knownBodyLength,
   takeServeFastBody,
@@ -141,8 +142,17 @@ function statusLine(status: number, text: string): string {
 const CLOSE_TOKEN = /(^|,)\s*close\s*(,|$)/i;
 const DIGITS = /^\d{1,15}$/;
 
+/** The head wholeResponseBytes() read of a response it left to writeAny(). */
+let lastHead: Head | null = null;
+let lastHeadOf: Response | null = null;
+
 /** Reads the status and headers of `res` once. */
 function headOf(res: Response): Head {
+  if (lastHeadOf === res) {
+    const h = lastHead!;
+    lastHead = lastHeadOf = null;
+    return h;
+  }
   const status = res.status;
   // Reading the headers puts a lazily kept content type in the list.
   const headers = res.headers;
@@ -398,6 +408,57 @@ export function fastResponseBytes(
   }
   fastBodyBytes = bodyLength;
   return out.subarray(0, o);
+}
+
+/** The status, body length and keep-alive of wholeResponseBytes()'s last. */
+export const whole = { status: 0, bytes: 0, keepAlive: false };
+
+/**
+ * Head and body in one buffer (`sink.scratch`) for a response of any
+ * status from 200 and headers whose body is absent or was given whole (a
+ * string or bytes up to a third of a write's worth); `whole` tells its
+ * status, body length and whether the connection stays open. Null, leaving
+ * `res` untouched, for a streamed or larger body, or a status below 200.
+ * What writeAny() would send, made with no promise: run() writes it.
+ */
+export function wholeResponseBytes(
+  sink: ResponseSink,
+  res: Response,
+  frame: ResponseFrame,
+): Uint8Array | null {
+  const status = res.status;
+  if (status < 200) return null;
+  const noBody = status === 204 || status === 304;
+  // Reading the headers first: takeStaticBody() wants them read.
+  const h = headOf(res);
+  let body: string | Uint8Array | null = null;
+  if (!noBody) body = takeStaticBody(res, COALESCE_BYTES / 3);
+  if (body === null && !hasNullBody(res)) {
+    // Streamed (or large): writeAny() sends it, with this head.
+    lastHead = h;
+    lastHeadOf = res;
+    return null;
+  }
+  const keepAlive = frame.keepAlive && !h.close;
+  let out: Uint8Array;
+  let bytes = 0;
+  if (body === null) {
+    const length = noBody ? -1 : frame.head ? Math.max(h.declared, 0) : 0;
+    out = concat(sink, headString(h, frame, keepAlive, length, false), null);
+  } else if (typeof body === "string" && isAscii(body)) {
+    const head = headString(h, frame, keepAlive, body.length, false);
+    out = concat(sink, frame.head ? head : head + body, null);
+    bytes = frame.head ? 0 : body.length;
+  } else {
+    const data = typeof body === "string" ? encoder.encode(body) : body;
+    const head = headString(h, frame, keepAlive, data.length, false);
+    out = concat(sink, head, frame.head ? null : data);
+    bytes = frame.head ? 0 : data.length;
+  }
+  whole.status = status;
+  whole.bytes = bytes;
+  whole.keepAlive = keepAlive;
+  return out;
 }
 
 const CONNECTION_CLOSE = encoder.encode("connection: close\r\n");

@@ -59,10 +59,14 @@ function sourceOf(res: Response, key: symbol): StaticSource | null {
 
 /**
  * The whole body of `res` when it was given as a string or bytes (not a
- * stream), marking it used as reading it would; null otherwise. Call it
- * after reading `res.headers` and before `res.body`.
+ * stream), marking it used as reading it would; null otherwise, or when it
+ * is longer than `maxLength` (then left as it is). Call it after reading
+ * `res.headers` and before `res.body`.
  */
-export function takeStaticBody(res: Response): string | Uint8Array | null {
+export function takeStaticBody(
+  res: Response,
+  maxLength = Infinity,
+): string | Uint8Array | null {
   if (RESPONSE === null) return null;
   // Taken by takeServeFastBody() before: Deno marks the record used only
   // when the body is next read, so ask the flag.
@@ -73,8 +77,21 @@ export function takeStaticBody(res: Response): string | Uint8Array | null {
   if (source === null || source.consumed !== false) return null;
   const body = source.body;
   if (typeof body !== "string" && !(body instanceof Uint8Array)) return null;
+  if (body.length > maxLength) return null;
   source.consumed = true;
   return body;
+}
+
+/**
+ * Whether `res` was made with no body (`new Response(null)`), read without
+ * making the body stream; false where not known.
+ */
+export function hasNullBody(res: Response): boolean {
+  if (RESPONSE === null) return false;
+  const inner = (res as unknown as Record<symbol, unknown>)[RESPONSE] as
+    | { body?: unknown }
+    | undefined;
+  return inner?.body === null;
 }
 
 /** Whether the fast path is available on this Deno (for tests). */

@@ -310,3 +310,86 @@ Deno.test("httpServeOpts() sends a body that is complete at once with its true l
     assert.equal(bodyOf(text), "four");
   }
 });
+
+Deno.test("httpServeOpts() writes any status and headers with a whole body as the same response streamed", async () => {
+  const makers: [string, (stream: boolean) => Response][] = [
+    ["201 JSON with headers", (stream) => {
+      const body = JSON.stringify({ id: 7, name: "é" });
+      return new Response(
+        stream ? ReadableStream.from([new TextEncoder().encode(body)]) : body,
+        {
+          status: 201,
+          headers: { "content-type": "application/json", "x-id": "7" },
+        },
+      );
+    }],
+    ["404 text with cache-control", (stream) => {
+      const body = "Not here\n";
+      return new Response(
+        stream ? ReadableStream.from([new TextEncoder().encode(body)]) : body,
+        {
+          status: 404,
+          headers: { "cache-control": "no-store", "content-type": "text/x" },
+        },
+      );
+    }],
+    ["200 bytes with a custom reason", (stream) => {
+      const body = new Uint8Array([1, 2, 3]);
+      return new Response(stream ? ReadableStream.from([body]) : body, {
+        statusText: "Fine",
+        headers: [["set-cookie", "a=1"], ["set-cookie", "b=2"]],
+      });
+    }],
+  ];
+  const requests = [
+    `GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    `HEAD / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    `GET / HTTP/1.0\r\n${H}Connection: keep-alive\r\n\r\n`,
+  ];
+  for (const [name, make] of makers) {
+    for (const request of requests) {
+      const whole = await exchange(() => make(false), request);
+      const streamed = await exchange(() => make(true), request);
+      assert.deepEqual(
+        normalised(whole),
+        normalised(streamed),
+        `${name}: ${JSON.stringify(request)}`,
+      );
+    }
+  }
+  // No body: 204 and 304 carry no length, an empty 200 carries 0.
+  for (const [status, length] of [[204, null], [304, null], [200, "0"]]) {
+    const text = await exchange(
+      () => new Response(null, { status: status as number }),
+      `GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+    );
+    assert.match(text, new RegExp(`^HTTP/1\\.1 ${status} `));
+    const declared = /\r\ncontent-length: (\d+)\r\n/.exec(text)?.[1] ?? null;
+    assert.equal(declared, length, `status ${status}`);
+    assert.equal(bodyOf(text), "");
+  }
+});
+
+Deno.test("httpServeOpts() counts the status a handler answered at once with headers", async () => {
+  const server = startTcp((req) =>
+    new URL(req.url).pathname === "/missing"
+      ? new Response("no\n", { status: 404, headers: { "x-a": "1" } })
+      : new Response("ok", { status: 201, headers: { "x-a": "1" } })
+  );
+  try {
+    const client = await RawClient.tcp(server);
+    await client.send(
+      `GET /missing HTTP/1.1\r\n${H}\r\nPOST /new HTTP/1.1\r\n${H}` +
+        `Content-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
+    const text = await client.readToEnd();
+    client.close();
+    assert.match(text, /^HTTP\/1\.1 404 Not Found\r\n/);
+    assert.match(text, /\r\n\r\nno\nHTTP\/1\.1 201 Created\r\n/);
+    const { byStatusClass } = server.stats().requests;
+    assert.equal(byStatusClass["4xx"], 1);
+    assert.equal(byStatusClass["2xx"], 1);
+  } finally {
+    await server.shutdown();
+  }
+});
