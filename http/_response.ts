@@ -119,7 +119,7 @@ class Head {
   #prefix: Uint8Array | null = null;
   /** The status line and header lines, encoded once. */
   prefixBytes(): Uint8Array {
-    return this.#prefix ??= encoder.encode(this.statusLine + this.lines);
+    return this.#prefix ??= latin1(this.statusLine + this.lines);
   }
   constructor(
     /** "HTTP/1.1 200 OK\r\n" */
@@ -231,15 +231,33 @@ function headString(
   return s + "\r\n";
 }
 
+/**
+ * Writes `s` into `out` from `at`, one byte per character; returns the
+ * offset after it. A head is sent as ByteStrings are meant: status text and
+ * field values hold code units up to 0xFF (the Response and Headers classes
+ * check it), each one byte on the wire (obs-text), as Deno.serve sends them.
+ */
+function latin1Into(s: string, out: Uint8Array, at: number): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) out[at + i] = s.charCodeAt(i);
+  return at + n;
+}
+
+/** `s` (code units up to 0xFF) as bytes, one per character. */
+function latin1(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  latin1Into(s, out, 0);
+  return out;
+}
+
 function concat(
   sink: ResponseSink,
   head: string,
   body: Uint8Array | null,
 ): Uint8Array {
   const bodyLength = body === null ? 0 : body.length;
-  // Heads are ASCII unless a header value holds latin1 bytes; size for UTF-8.
-  const out = sink.scratch(head.length * 3 + bodyLength);
-  const { written } = encoder.encodeInto(head, out);
+  const out = sink.scratch(head.length + bodyLength);
+  const written = latin1Into(head, out, 0);
   if (body !== null) out.set(body, written);
   return out.subarray(0, written + bodyLength);
 }
@@ -260,9 +278,8 @@ function frameParts(
     (chunked && size > 0 ? size.toString(16) + "\r\n" : "");
   const tail = (chunked && size > 0 ? 2 : 0) +
     (chunked && end ? LAST_CHUNK.length : 0);
-  // Heads are ASCII unless a header value holds latin1 bytes; size for UTF-8.
-  const out = sink.scratch(text.length * 3 + size + tail);
-  let o = encoder.encodeInto(text, out).written;
+  const out = sink.scratch(text.length + size + tail);
+  let o = latin1Into(text, out, 0);
   for (const part of parts) {
     out.set(part, o);
     o += part.length;
@@ -340,7 +357,7 @@ async function writeWhole(
     // A body this large fills a loopback TCP segment (65 483 bytes) on its
     // own, which Nagle never holds; behind a small head segment, head and
     // body in one write would end in small ones that wait for an ACK.
-    await sink.writeAll(encoder.encode(head));
+    await sink.writeAll(latin1(head));
     await sink.writeAll(data);
   }
   return { bytes: data.length, keepAlive };
@@ -660,7 +677,7 @@ export function allowResponseBytes(
     : versionMinor === 0
     ? "connection: keep-alive\r\n"
     : "";
-  return encoder.encode(
+  return latin1(
     `HTTP/1.1 204 No Content\r\ndate: ${httpDate()}\r\nallow: ${allow}\r\n${connection}\r\n`,
   );
 }

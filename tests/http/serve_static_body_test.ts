@@ -393,3 +393,82 @@ Deno.test("httpServeOpts() counts the status a handler answered at once with hea
     await server.shutdown();
   }
 });
+
+/** The raw bytes a plain-TCP server answers to `request`, up to its close. */
+async function rawBytes(
+  port: number,
+  request: string,
+): Promise<Uint8Array> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(request));
+    const chunks: Uint8Array[] = [];
+    const buf = new Uint8Array(4096);
+    for (let n; (n = await conn.read(buf)) !== null;) {
+      chunks.push(buf.slice(0, n));
+    }
+    const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+    let o = 0;
+    for (const c of chunks) out.set(c, (o += c.length) - c.length);
+    return out;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("httpServeOpts() sends header values as their bytes (latin1), as Deno.serve does", async () => {
+  const value = 'attachment; filename="caf\u00e9.txt"';
+  const makers: [string, () => Response][] = [
+    ["whole body", () =>
+      new Response("x", {
+        status: 201,
+        statusText: "Cr\u00e9\u00e9",
+        headers: { "content-disposition": value },
+      })],
+    ["streamed body", () =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new Uint8Array([120]));
+            setTimeout(() => c.close(), 5);
+          },
+        }),
+        {
+          status: 201,
+          statusText: "Cr\u00e9\u00e9",
+          headers: { "content-disposition": value },
+        },
+      )],
+  ];
+  const request = `GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`;
+  // Each code unit one byte: what a client reading obs-text as latin1 sees.
+  const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+  const contains = (hay: Uint8Array, needle: Uint8Array) =>
+    hay.some((_, i) => needle.every((b, j) => hay[i + j] === b));
+  for (const [name, make] of makers) {
+    const ours = startTcp(make);
+    const theirs = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      make,
+    );
+    try {
+      for (const port of [ours.addr.port, theirs.addr.port]) {
+        const bytes = await rawBytes(port, request);
+        assert.ok(
+          contains(bytes, latin1(`content-disposition: ${value}\r\n`)),
+          `${name}, port ${port}`,
+        );
+        // Deno.serve sends its own reason phrase; ours keeps the handler's.
+        if (port === ours.addr.port) {
+          assert.ok(
+            contains(bytes, latin1("HTTP/1.1 201 Cr\u00e9\u00e9\r\n")),
+            `${name}: status line`,
+          );
+        }
+      }
+    } finally {
+      await ours.shutdown();
+      await theirs.shutdown();
+    }
+  }
+});
