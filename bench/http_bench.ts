@@ -20,6 +20,10 @@
 // "pipelined" sends runs of BENCH_PIPELINE (16) requests
 // at once on each keep-alive connection (bench/pipeline.lua), as HTTP/1.1
 // pipelining benchmarks do; the bare loop, one response per read, sits it out.
+// "post" POSTs a 512-byte JSON object (bench/post.lua) to a handler that
+// parses it and answers JSON; "app" sends browser-like headers to a handler
+// that parses its URL, reads two headers and answers with two headers of its
+// own. Those two measure handlers, so the bare loop sits them out too.
 
 import {
   runWrk,
@@ -35,13 +39,55 @@ const THREADS = Number(Deno.env.get("BENCH_THREADS") ?? "2");
 const TLS = Deno.env.get("BENCH_TLS") !== "0";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
 const CASES = (Deno.env.get("BENCH_CASES") ??
-  "keep-alive,close,pipelined,s_time")
+  "keep-alive,close,pipelined,post,app,s_time")
   .split(",");
 const PIPELINE = Number(Deno.env.get("BENCH_PIPELINE") ?? "16");
 const BODY = "Hello World!"; // 12 bytes
 
 type Kind = "ours" | "deno" | "bare";
-type Mode = "keep-alive" | "close" | "pipelined";
+type Mode = "keep-alive" | "close" | "pipelined" | "post" | "app";
+
+/** The handler a case measures: the same for every server. */
+function handlerFor(
+  mode: string,
+): (req: Request) => Response | Promise<Response> {
+  if (mode === "post") {
+    // A JSON API: parse the body, answer JSON.
+    return async (req) =>
+      Response.json({ keys: Object.keys(await req.json()).length });
+  }
+  if (mode === "app") {
+    // What a small app does per request: route on the URL, read a cookie
+    // and a header, answer with headers of its own.
+    return (req) => {
+      const url = new URL(req.url);
+      const session = req.headers.get("cookie")?.length ?? 0;
+      const accept = req.headers.get("accept")?.length ?? 0;
+      return new Response(
+        `${url.pathname} ${
+          url.searchParams.get("fields")
+        } ${session} ${accept}\n`,
+        {
+          headers: {
+            "content-type": "text/plain; charset=utf-8",
+            "cache-control": "no-store",
+          },
+        },
+      );
+    };
+  }
+  return () => new Response(BODY);
+}
+
+/** What a browser sends with a request (the "app" case). */
+const APP_HEADERS = [
+  "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+  "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+  "Accept-Language: en-US,en;q=0.9",
+  "Accept-Encoding: gzip, deflate, br, zstd",
+  "Cookie: session=8f14e45fceea167a5a36dedd4bea2543; theme=dark",
+  "Sec-Fetch-Mode: navigate",
+];
 
 /**
  * The floor of any server written in JavaScript over Deno.listenTls: accept,
@@ -83,7 +129,7 @@ function bareLoop(
 async function runServer(kind: Kind, tls: boolean): Promise<void> {
   const cert = await Deno.readTextFile("testdata/localhost.pem");
   const key = await Deno.readTextFile("testdata/localhost.key");
-  const handler = () => new Response(BODY);
+  const handler = handlerFor(Deno.args[3] ?? "");
   const onListen = (addr: Deno.NetAddr) => console.log(`PORT ${addr.port}`);
   if (kind === "deno") {
     const base = { hostname: "127.0.0.1", port: 0, onListen };
@@ -116,7 +162,7 @@ type Figures = WrkFigures;
 function startServer(
   kind: Kind,
   tls: boolean,
-  close: boolean,
+  mode: Mode,
 ): Promise<ServerProcess> {
   return spawnServer(kind, [
     "--allow-net=127.0.0.1",
@@ -126,20 +172,26 @@ function startServer(
     "--serve",
     kind,
     tls ? "tls" : "tcp",
-    close ? "close" : "keep-alive",
+    mode,
   ]);
 }
 
 async function measure(kind: Kind, mode: Mode): Promise<Figures> {
-  const close = mode === "close";
-  const server = await startServer(kind, TLS, close);
+  const server = await startServer(kind, TLS, mode);
   try {
-    const url = `${TLS ? "https" : "http"}://127.0.0.1:${server.port}/`;
-    const script = new URL("./pipeline.lua", import.meta.url).pathname;
-    const extra = close
+    const origin = `${TLS ? "https" : "http"}://127.0.0.1:${server.port}`;
+    const url = origin +
+      (mode === "app" ? "/api/items/42?fields=name,price" : "/");
+    const script = (name: string) =>
+      new URL(`./${name}.lua`, import.meta.url).pathname;
+    const extra = mode === "close"
       ? ["-H", "Connection: close"]
       : mode === "pipelined"
-      ? ["-s", script]
+      ? ["-s", script("pipeline")]
+      : mode === "post"
+      ? ["-s", script("post")]
+      : mode === "app"
+      ? APP_HEADERS.flatMap((h) => ["-H", h])
       : [];
     // wrk passes what follows "--" to the script: the pipeline depth.
     const tail = mode === "pipelined" ? [url, "--", String(PIPELINE)] : [url];
@@ -162,7 +214,7 @@ async function measure(kind: Kind, mode: Mode): Promise<Figures> {
  * time, each fetching `/` over HTTP/1.0) against a fresh server of `kind`.
  */
 async function measureSTime(kind: Kind): Promise<number> {
-  const server = await startServer(kind, true, true);
+  const server = await startServer(kind, true, "close");
   try {
     const run = (seconds: number) =>
       new Deno.Command("openssl", {
@@ -222,9 +274,11 @@ if (Deno.args[0] === "--serve") {
   console.log(
     `wrk -t${THREADS} -c${CONNECTIONS} -d${SECONDS}s, ${
       TLS ? "HTTPS" : "HTTP"
-    }, 12-byte body, best of ${ROUNDS} alternating rounds`,
+    }, 12-byte body unless said, best of ${ROUNDS} alternating rounds`,
   );
-  for (const mode of ["keep-alive", "close", "pipelined"] as const) {
+  for (
+    const mode of ["keep-alive", "close", "pipelined", "post", "app"] as const
+  ) {
     if (CASES.includes(mode)) await wrkCase(mode);
   }
   if (CASES.includes("s_time")) await sTimeCase();
@@ -236,9 +290,14 @@ async function wrkCase(mode: Mode): Promise<void> {
     ? "Connection: close"
     : mode === "pipelined"
     ? `pipelined x${PIPELINE}`
+    : mode === "post"
+    ? "POST 512 B JSON"
+    : mode === "app"
+    ? "app handler"
     : "keep-alive";
-  // The bare loop answers one response per read: no pipelining.
-  const withBare = mode !== "pipelined";
+  // The bare loop answers one fixed response per read: no pipelining, no
+  // handler.
+  const withBare = mode === "keep-alive" || mode === "close";
   let deno: Figures | null = null;
   let ours: Figures | null = null;
   let bare: Figures | null = null;
