@@ -295,6 +295,11 @@ function frameParts(
   return out.subarray(0, o);
 }
 
+/** Short enough to join its head as a string, and all ASCII. */
+function isShortAscii(s: string): boolean {
+  return s.length <= 1024 && isAscii(s);
+}
+
 /** Whether `s` is all ASCII (then its UTF-8 length is its length). */
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -311,9 +316,50 @@ function asBytes(chunk: unknown): Uint8Array {
 }
 
 /**
- * Writes a response that has no body bytes: 204/304 carry no Content-Length;
- * HEAD keeps the declared one; an empty body gets Content-Length: 0.
+ * The head of a response that has no body bytes: 204/304 carry no
+ * Content-Length; HEAD keeps the declared one; an empty body gets
+ * Content-Length: 0.
  */
+function headOnlyBytes(
+  sink: ResponseSink,
+  h: Head,
+  frame: ResponseFrame,
+  keepAlive: boolean,
+  noLength: boolean,
+): Uint8Array {
+  const length = noLength ? -1 : frame.head ? Math.max(h.declared, 0) : 0;
+  return concat(sink, headString(h, frame, keepAlive, length, false), null);
+}
+
+/** The body length of the bytes wholeBytes() last returned. */
+let wholeBodyBytes = 0;
+
+/**
+ * Head and body in one buffer for a body given whole, with its length; null
+ * for a body of APART_BYTES or more (not HEAD), which goes apart from its
+ * head (see writeWhole()).
+ */
+function wholeBytes(
+  sink: ResponseSink,
+  h: Head,
+  frame: ResponseFrame,
+  keepAlive: boolean,
+  body: string | Uint8Array,
+): Uint8Array | null {
+  if (typeof body === "string" && isShortAscii(body)) {
+    // One string, one copy: its byte length is its length.
+    const head = headString(h, frame, keepAlive, body.length, false);
+    wholeBodyBytes = frame.head ? 0 : body.length;
+    return concat(sink, frame.head ? head : head + body, null);
+  }
+  const data = typeof body === "string" ? encoder.encode(body) : body;
+  if (!frame.head && data.length >= APART_BYTES) return null;
+  const head = headString(h, frame, keepAlive, data.length, false);
+  wholeBodyBytes = frame.head ? 0 : data.length;
+  return concat(sink, head, frame.head ? null : data);
+}
+
+/** Writes a response that has no body bytes (see headOnlyBytes()). */
 function writeHeadOnly(
   sink: ResponseSink,
   h: Head,
@@ -321,9 +367,8 @@ function writeHeadOnly(
   keepAlive: boolean,
   noLength: boolean,
 ): Promise<unknown> {
-  const length = noLength ? -1 : frame.head ? Math.max(h.declared, 0) : 0;
   return sink.writeAll(
-    concat(sink, headString(h, frame, keepAlive, length, false), null),
+    headOnlyBytes(sink, h, frame, keepAlive, noLength),
     true,
   );
 }
@@ -336,30 +381,25 @@ async function writeWhole(
   keepAlive: boolean,
   whole: string | Uint8Array,
 ): Promise<ResponseResult> {
-  if (typeof whole === "string" && whole.length <= 1024 && isAscii(whole)) {
-    // One string, one encode: its byte length is its length.
-    const head = headString(h, frame, keepAlive, whole.length, false);
-    await sink.writeAll(
-      concat(sink, frame.head ? head : head + whole, null),
-      true,
-    );
-    return { bytes: frame.head ? 0 : whole.length, keepAlive };
+  // Encoded once here when it may be large: wholeBytes() keeps short ASCII
+  // strings as they are, and never refuses those.
+  const body = typeof whole === "string" && !isShortAscii(whole)
+    ? encoder.encode(whole)
+    : whole;
+  const bytes = wholeBytes(sink, h, frame, keepAlive, body);
+  if (bytes !== null) {
+    const length = wholeBodyBytes;
+    await sink.writeAll(bytes, true);
+    return { bytes: length, keepAlive };
   }
-  const data = typeof whole === "string" ? encoder.encode(whole) : whole;
-  const head = headString(h, frame, keepAlive, data.length, false);
-  if (frame.head) {
-    await sink.writeAll(concat(sink, head, null), true);
-    return { bytes: 0, keepAlive };
-  }
-  if (data.length < APART_BYTES) {
-    await sink.writeAll(concat(sink, head, data), true);
-  } else {
-    // A body this large fills a loopback TCP segment (65 483 bytes) on its
-    // own, which Nagle never holds; behind a small head segment, head and
-    // body in one write would end in small ones that wait for an ACK.
-    await sink.writeAll(latin1(head));
-    await sink.writeAll(data);
-  }
+  // A body this large fills a loopback TCP segment (65 483 bytes) on its
+  // own, which Nagle never holds; behind a small head segment, head and body
+  // in one write would end in small ones that wait for an ACK.
+  const data = body as Uint8Array;
+  await sink.writeAll(
+    latin1(headString(h, frame, keepAlive, data.length, false)),
+  );
+  await sink.writeAll(data);
   return { bytes: data.length, keepAlive };
 }
 
@@ -457,23 +497,12 @@ export function wholeResponseBytes(
     return null;
   }
   const keepAlive = frame.keepAlive && !h.close;
-  let out: Uint8Array;
-  let bytes = 0;
-  if (body === null) {
-    const length = noBody ? -1 : frame.head ? Math.max(h.declared, 0) : 0;
-    out = concat(sink, headString(h, frame, keepAlive, length, false), null);
-  } else if (typeof body === "string" && isAscii(body)) {
-    const head = headString(h, frame, keepAlive, body.length, false);
-    out = concat(sink, frame.head ? head : head + body, null);
-    bytes = frame.head ? 0 : body.length;
-  } else {
-    const data = typeof body === "string" ? encoder.encode(body) : body;
-    const head = headString(h, frame, keepAlive, data.length, false);
-    out = concat(sink, head, frame.head ? null : data);
-    bytes = frame.head ? 0 : data.length;
-  }
+  // A body up to a third of a write is under APART_BYTES: never null.
+  const out = body === null
+    ? headOnlyBytes(sink, h, frame, keepAlive, noBody)
+    : wholeBytes(sink, h, frame, keepAlive, body)!;
   whole.status = status;
-  whole.bytes = bytes;
+  whole.bytes = body === null ? 0 : wholeBodyBytes;
   whole.keepAlive = keepAlive;
   return out;
 }
