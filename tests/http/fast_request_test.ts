@@ -283,3 +283,36 @@ Deno.test("a path the URL parser would keep is used as sent; any other goes thro
     assert.equal(keptByUrlParser(p), true, p);
   }
 });
+
+Deno.test("a body handed over as bytes stays intact while the connection reads on", async () => {
+  // The handler answers at once and reads the body later (a background job
+  // with the request): by then the connection has read the next requests.
+  const later: Promise<string>[] = [];
+  const server = startTcp((req: Request) => {
+    later.push(
+      new Promise((r) => setTimeout(r, 30)).then(() => req.text()),
+    );
+    return new Response("ok");
+  });
+  try {
+    const client = await RawClient.tcp(server);
+    const post = (body: string, last = false) =>
+      `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n` +
+      `${last ? "Connection: close\r\n" : ""}\r\n${body}`;
+    await client.send(post("first body"));
+    assert.deepEqual(statuses(await client.readResponse()), [200]);
+    await client.send(post("SECOND"));
+    assert.deepEqual(statuses(await client.readResponse()), [200]);
+    await client.send(post("third one", true));
+    const text = await client.readToEnd();
+    client.close();
+    assert.deepEqual(statuses(text), [200]);
+  } finally {
+    await server.shutdown();
+  }
+  assert.deepEqual(await Promise.all(later), [
+    "first body",
+    "SECOND",
+    "third one",
+  ]);
+});
