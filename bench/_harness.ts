@@ -42,6 +42,29 @@ export async function spawnServer(
   };
 }
 
+let clkTck: Promise<number> | null = null;
+
+/**
+ * User + system CPU seconds process `pid` has used so far, from
+ * `/proc/<pid>/stat` (Linux; NaN elsewhere). Read with `cat`: Deno asks for
+ * --allow-all to read /proc itself, `cat` needs only --allow-run.
+ */
+export async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    clkTck ??= new Deno.Command("getconf", { args: ["CLK_TCK"] }).output()
+      .then((out) => Number(new TextDecoder().decode(out.stdout)) || 100)
+      .catch(() => 100);
+    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] })
+      .output();
+    const stat = new TextDecoder().decode(out.stdout);
+    // Fields after the ")" that ends the command name; utime, stime are 14, 15.
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / await clkTck;
+  } catch {
+    return NaN;
+  }
+}
+
 /** What one wrk run printed. */
 export interface WrkFigures {
   rps: number;
@@ -98,4 +121,60 @@ export async function warmUp(
     args: ["-t1", `-c${connections}`, "-d1s", ...extra, url],
     stdout: "null",
   }).output();
+}
+
+/** What one h2load run printed. */
+export interface H2loadFigures {
+  rps: number;
+  /** Requests that succeeded. */
+  requests: number;
+  /** Mean time per request in ms (h2load prints no percentiles). */
+  meanMs: number;
+  /** "N failed, N errored" when any did, else "". */
+  errors: string;
+}
+
+/**
+ * Runs h2load (nghttp2's load generator; `--h1` for HTTP/1.1) with `args`
+ * and parses requests/s, the count that succeeded and the mean time per
+ * request.
+ *
+ * @throws {Error} If h2load fails or prints no requests/s.
+ */
+export async function runH2load(args: string[]): Promise<H2loadFigures> {
+  const out = await new Deno.Command("h2load", {
+    args,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const rps = /finished in [^,]+, ([\d.]+) req\/s/.exec(text);
+  const counts = /(\d+) succeeded, (\d+) failed, (\d+) errored/.exec(text);
+  if (!out.success || rps === null || counts === null) {
+    throw new Error(`Unexpected h2load output: ${text}`);
+  }
+  const mean = /time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/.exec(text);
+  const failed = Number(counts[2]) + Number(counts[3]);
+  return {
+    rps: Number(rps[1]),
+    requests: Number(counts[1]),
+    meanMs: mean ? toMs(mean[1]!, mean[2]!) : NaN,
+    errors: failed > 0 ? `${counts[2]} failed, ${counts[3]} errored` : "",
+  };
+}
+
+/** Whether `command` runs (`command --version` or `-v` exits 0). */
+export async function hasCommand(
+  command: string,
+  versionFlag = "--version",
+): Promise<boolean> {
+  try {
+    return (await new Deno.Command(command, {
+      args: [versionFlag],
+      stdout: "null",
+      stderr: "null",
+    }).output()).success;
+  } catch {
+    return false;
+  }
 }

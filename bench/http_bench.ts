@@ -13,7 +13,8 @@
 // (default 2): the servers alternate round by round; the best round of each
 // is printed, and the median of the rounds' paired ratios (steadier than the
 // ratio of two best rounds when other load comes and goes). BENCH_CASES
-// (default "keep-alive,close,pipelined,s_time") picks the cases. "s_time" counts full
+// (default "keep-alive,close,pipelined,post,app,h2load,h2load-close,s_time")
+// picks the cases. "s_time" counts full
 // TLS handshakes made one at a time by `openssl s_time -new` (each followed by
 // a `GET /`): handshakes per second seen by a single client, where wrk's
 // close case measures them under 50 concurrent clients sharing the CPU.
@@ -24,13 +25,21 @@
 // parses it and answers JSON; "app" sends browser-like headers to a handler
 // that parses its URL, reads two headers and answers with two headers of its
 // own. Those two measure handlers, so the bare loop sits them out too.
+// "h2load" and "h2load-close" put the keep-alive and close loads on a second
+// client, h2load (nghttp2-client; skipped with a note when missing): one
+// OpenSSL client thread per BENCH_THREADS like wrk, but its own connection
+// and read handling. Every run also reads the server's CPU time from
+// /proc/<pid>/stat: CPU per request is what decides throughput where the
+// client has cores of its own, whatever the machine's other load.
 
 import {
+  cpuSeconds,
+  hasCommand,
+  runH2load,
   runWrk,
   type ServerProcess,
   spawnServer,
   warmUp,
-  type WrkFigures,
 } from "./_harness.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? "5");
@@ -39,13 +48,20 @@ const THREADS = Number(Deno.env.get("BENCH_THREADS") ?? "2");
 const TLS = Deno.env.get("BENCH_TLS") !== "0";
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "2");
 const CASES = (Deno.env.get("BENCH_CASES") ??
-  "keep-alive,close,pipelined,post,app,s_time")
+  "keep-alive,close,pipelined,post,app,h2load,h2load-close,s_time")
   .split(",");
 const PIPELINE = Number(Deno.env.get("BENCH_PIPELINE") ?? "16");
 const BODY = "Hello World!"; // 12 bytes
 
 type Kind = "ours" | "deno" | "bare";
-type Mode = "keep-alive" | "close" | "pipelined" | "post" | "app";
+type Mode =
+  | "keep-alive"
+  | "close"
+  | "pipelined"
+  | "post"
+  | "app"
+  | "h2load"
+  | "h2load-close";
 
 /** The handler a case measures: the same for every server. */
 function handlerFor(
@@ -156,7 +172,19 @@ async function runServer(kind: Kind, tls: boolean): Promise<void> {
   else httpServeOpts(config, handler);
 }
 
-type Figures = WrkFigures;
+/** One measured run of one server. */
+interface Figures {
+  rps: number;
+  /** Latency percentiles in ms (wrk; NaN from h2load). */
+  p50: number;
+  p99: number;
+  /** Mean time per request in ms (h2load; NaN from wrk). */
+  meanMs: number;
+  /** The load generator's error counts, or "". */
+  errors: string;
+  /** Server CPU time (user + system) per request, µs (NaN off Linux). */
+  cpuUs: number;
+}
 
 /** This file as a server of `kind` in its own subprocess. */
 function startServer(
@@ -177,9 +205,18 @@ function startServer(
 }
 
 async function measure(kind: Kind, mode: Mode): Promise<Figures> {
-  const server = await startServer(kind, TLS, mode);
+  // The server's handler and the bare loop's close follow the traffic.
+  const serverMode = mode === "h2load-close"
+    ? "close"
+    : mode === "h2load"
+    ? "keep-alive"
+    : mode;
+  const server = await startServer(kind, TLS, serverMode);
   try {
     const origin = `${TLS ? "https" : "http"}://127.0.0.1:${server.port}`;
+    if (mode === "h2load" || mode === "h2load-close") {
+      return await measureH2load(server, `${origin}/`, mode === "h2load-close");
+    }
     const url = origin +
       (mode === "app" ? "/api/items/42?fields=name,price" : "/");
     const script = (name: string) =>
@@ -196,7 +233,8 @@ async function measure(kind: Kind, mode: Mode): Promise<Figures> {
     // wrk passes what follows "--" to the script: the pipeline depth.
     const tail = mode === "pipelined" ? [url, "--", String(PIPELINE)] : [url];
     await warmUp(url, CONNECTIONS, extra);
-    return await runWrk([
+    const cpu0 = await cpuSeconds(server.pid);
+    const f = await runWrk([
       `-t${THREADS}`,
       `-c${CONNECTIONS}`,
       `-d${SECONDS}s`,
@@ -204,9 +242,53 @@ async function measure(kind: Kind, mode: Mode): Promise<Figures> {
       ...extra,
       ...tail,
     ]);
+    const cpu1 = await cpuSeconds(server.pid);
+    // wrk counts every response, pipelined or not.
+    const requests = Number(/(\d+) requests in/.exec(f.text)?.[1] ?? NaN);
+    return {
+      rps: f.rps,
+      p50: f.p50,
+      p99: f.p99,
+      meanMs: NaN,
+      errors: f.errors,
+      cpuUs: ((cpu1 - cpu0) / requests) * 1e6,
+    };
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * The same load from a second client, h2load (nghttp2, OpenSSL, `--h1`):
+ * a warm-up run that also sizes the measured one to about BENCH_SECONDS
+ * (h2load's duration mode stalls when the server closes connections).
+ */
+async function measureH2load(
+  server: ServerProcess,
+  url: string,
+  close: boolean,
+): Promise<Figures> {
+  const args = (requests: number) => [
+    "--h1",
+    `-t${Math.min(THREADS, CONNECTIONS)}`,
+    `-c${CONNECTIONS}`,
+    `-n${requests}`,
+    ...(close ? ["-H", "Connection: close"] : []),
+    url,
+  ];
+  const warm = await runH2load(args(CONNECTIONS * (close ? 40 : 1000)));
+  const requests = Math.max(CONNECTIONS, Math.round(warm.rps * SECONDS));
+  const cpu0 = await cpuSeconds(server.pid);
+  const f = await runH2load(args(requests));
+  const cpu1 = await cpuSeconds(server.pid);
+  return {
+    rps: f.rps,
+    p50: NaN,
+    p99: NaN,
+    meanMs: f.meanMs,
+    errors: f.errors,
+    cpuUs: ((cpu1 - cpu0) / f.requests) * 1e6,
+  };
 }
 
 /**
@@ -244,28 +326,22 @@ async function measureSTime(kind: Kind): Promise<number> {
   }
 }
 
-async function hasOpenssl(): Promise<boolean> {
-  try {
-    return (await new Deno.Command("openssl", {
-      args: ["version"],
-      stdout: "null",
-      stderr: "null",
-    }).output()).success;
-  } catch {
-    return false;
-  }
-}
-
 function best(a: Figures | null, b: Figures): Figures {
   return a === null || b.rps > a.rps ? b : a;
 }
 
 function row(name: string, f: Figures, latency = true): string {
-  const rps = `${name.padEnd(28)} ${f.rps.toFixed(0).padStart(9)} req/s`;
-  if (!latency) return `${rps}  ${f.errors}`;
+  const rps = `${name.padEnd(34)} ${f.rps.toFixed(0).padStart(9)} req/s`;
+  const cpu = `cpu ${f.cpuUs.toFixed(1).padStart(6)} µs/req`;
+  if (!latency) return `${rps}  ${cpu}  ${f.errors}`;
+  if (!Number.isNaN(f.meanMs)) {
+    return `${rps}  mean ${
+      f.meanMs.toFixed(2).padStart(6)
+    } ms  ${cpu}  ${f.errors}`;
+  }
   return `${rps}  p50 ${f.p50.toFixed(2).padStart(7)} ms  p99 ${
     f.p99.toFixed(2).padStart(7)
-  } ms  ${f.errors}`;
+  } ms  ${cpu}  ${f.errors}`;
 }
 
 if (Deno.args[0] === "--serve") {
@@ -281,12 +357,27 @@ if (Deno.args[0] === "--serve") {
   ) {
     if (CASES.includes(mode)) await wrkCase(mode);
   }
+  const h2loadModes = (["h2load", "h2load-close"] as const).filter((mode) =>
+    CASES.includes(mode)
+  );
+  if (h2loadModes.length > 0 && !(await hasCommand("h2load"))) {
+    console.log(
+      "h2load cases skipped: h2load is not installed " +
+        "(apt-get install nghttp2-client)",
+    );
+  } else {
+    for (const mode of h2loadModes) await wrkCase(mode);
+  }
   if (CASES.includes("s_time")) await sTimeCase();
 }
 
-/** One wrk case: the servers alternate round by round. */
+/** One load case (wrk or h2load): the servers alternate round by round. */
 async function wrkCase(mode: Mode): Promise<void> {
-  const label = mode === "close"
+  const label = mode === "h2load"
+    ? "h2load keep-alive"
+    : mode === "h2load-close"
+    ? "h2load close"
+    : mode === "close"
     ? "Connection: close"
     : mode === "pipelined"
     ? `pipelined x${PIPELINE}`
@@ -297,7 +388,8 @@ async function wrkCase(mode: Mode): Promise<void> {
     : "keep-alive";
   // The bare loop answers one fixed response per read: no pipelining, no
   // handler.
-  const withBare = mode === "keep-alive" || mode === "close";
+  const withBare = mode === "keep-alive" || mode === "close" ||
+    mode === "h2load" || mode === "h2load-close";
   let deno: Figures | null = null;
   let ours: Figures | null = null;
   let bare: Figures | null = null;
@@ -305,6 +397,15 @@ async function wrkCase(mode: Mode): Promise<void> {
   // servers under the same load from other processes.
   const oursRatios: number[] = [];
   const bareRatios: number[] = [];
+  // Server CPU per request of each round: what decides throughput where
+  // the server, not the client, is short of CPU.
+  const cpu = {
+    deno: [] as number[],
+    ours: [] as number[],
+    bare: [] as number[],
+  };
+  const figure = (f: Figures) =>
+    `${f.rps.toFixed(0)} (${f.cpuUs.toFixed(1)} µs)`;
   for (let round = 0; round < ROUNDS; round++) {
     const d = await measure("deno", mode);
     const o = await measure("ours", mode);
@@ -312,29 +413,36 @@ async function wrkCase(mode: Mode): Promise<void> {
     deno = best(deno, d);
     ours = best(ours, o);
     oursRatios.push(o.rps / d.rps);
+    cpu.deno.push(d.cpuUs);
+    cpu.ours.push(o.cpuUs);
     if (b !== null) {
       bare = best(bare, b);
       bareRatios.push(b.rps / d.rps);
+      cpu.bare.push(b.cpuUs);
     }
     console.log(
-      `  round ${round + 1}: Deno.serve ${d.rps.toFixed(0)}, ours ${
-        o.rps.toFixed(0)
-      }${b === null ? "" : `, bare loop ${b.rps.toFixed(0)}`} req/s`,
+      `  round ${round + 1}: Deno.serve ${figure(d)}, ours ${figure(o)}${
+        b === null ? "" : `, bare loop ${figure(b)}`
+      } req/s (server CPU per request)`,
     );
   }
   if (deno === null || ours === null) throw new RangeError("BENCH_ROUNDS < 1");
   // wrk times a pipelined run as one request: its latencies mean nothing.
   const latency = mode !== "pipelined";
+  const lat = (a: Figures, b: Figures) =>
+    !latency
+      ? ""
+      : Number.isNaN(a.meanMs)
+      ? `, p50 ${(a.p50 / b.p50).toFixed(2)}x, p99 ${
+        (a.p99 / b.p99).toFixed(2)
+      }x`
+      : `, mean latency ${(a.meanMs / b.meanMs).toFixed(2)}x`;
   console.log(row(`Deno.serve ${label}`, deno, latency));
   console.log(row(`httpServeTlsOpts ${label}`, ours, latency));
   if (bare !== null) console.log(row(`bare JS loop ${label}`, bare));
   console.log(
     `ratio ours/Deno.serve: throughput ${(ours.rps / deno.rps).toFixed(2)}x` +
-      (latency
-        ? `, p50 ${(ours.p50 / deno.p50).toFixed(2)}x, p99 ${
-          (ours.p99 / deno.p99).toFixed(2)
-        }x`
-        : "") +
+      lat(ours, deno) +
       (bare === null
         ? ""
         : `; bare loop/Deno.serve: throughput ${
@@ -351,11 +459,24 @@ async function wrkCase(mode: Mode): Promise<void> {
           span(bareRatios)
         })`),
   );
+  const cpuDeno = median(cpu.deno);
+  console.log(
+    `server CPU per request, median of rounds: Deno.serve ${
+      cpuDeno.toFixed(1)
+    } µs, ours ${median(cpu.ours).toFixed(1)} µs (${
+      (median(cpu.ours) / cpuDeno).toFixed(2)
+    }x)` +
+      (cpu.bare.length === 0
+        ? ""
+        : `, bare loop ${median(cpu.bare).toFixed(1)} µs (${
+          (median(cpu.bare) / cpuDeno).toFixed(2)
+        }x)`),
+  );
 }
 
 async function sTimeCase(): Promise<void> {
   if (!TLS) return;
-  if (!(await hasOpenssl())) {
+  if (!(await hasCommand("openssl", "version"))) {
     console.log("s_time case skipped: openssl is not installed");
     return;
   }

@@ -30,7 +30,12 @@
 // 2 * SERVICE_MS), BENCH_CONNECTIONS (wrk, default 50), BENCH_ROUNDS (log
 // part, default 1), BENCH_CLIENT_CONNECTIONS (overload client, default 64).
 
-import { runWrk, type ServerProcess, spawnServer } from "./_harness.ts";
+import {
+  cpuSeconds,
+  runWrk,
+  type ServerProcess,
+  spawnServer,
+} from "./_harness.ts";
 import {
   closedLoop,
   type LoadResult as Load,
@@ -216,24 +221,6 @@ function describe(name: string, l: Load): string {
     `send lag p99 ${pct(l.sendLag, 0.99).toFixed(1)} ms`;
 }
 
-/** Clock ticks per second of /proc/<pid>/stat CPU times (set by accessLog). */
-let clkTck = 100;
-
-/** User + system CPU seconds a process used so far (Linux; NaN elsewhere). */
-async function cpuSeconds(pid: number): Promise<number> {
-  try {
-    // Deno asks for --allow-all to read /proc itself; cat needs --allow-run.
-    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] })
-      .output();
-    const stat = new TextDecoder().decode(out.stdout);
-    // Fields after the ")" that ends the command name; utime, stime are 14, 15.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / clkTck;
-  } catch {
-    return NaN;
-  }
-}
-
 interface WrkResult {
   /** Requests per second of the measured run. */
   rps: number;
@@ -386,9 +373,6 @@ function spread(values: number[]): string {
 }
 
 async function accessLog(): Promise<void> {
-  const getconf = await new Deno.Command("getconf", { args: ["CLK_TCK"] })
-    .output().catch(() => null);
-  clkTck = Number(new TextDecoder().decode(getconf?.stdout)) || 100;
   const results: Record<
     LogKind,
     { rps: number[]; cpu: number[]; together: number[] }
