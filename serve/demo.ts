@@ -5,8 +5,9 @@ import type { HttpServeHandler, HttpServerStats } from "../http/mod.ts";
 const encoder = new TextEncoder();
 
 /**
- * Builds the demo handler: `GET /` (text), `/echo` (any method: echoes the
- * body and its content type), `/stream?n=` (a chunked stream of n lines),
+ * Builds the demo handler: `GET /` (text; other methods get 405 with
+ * `Allow`, so `OPTIONS /` gets the engine's 204), `/echo` (any method: echoes the
+ * body and its content type), `/stream?n=&ms=` (a stream of n lines, ms apart),
  * `/sleep?ms=` (answers after ms, or stops when the client leaves) and
  * `/healthz` (the server's stats as JSON) and `/metrics` (the Prometheus
  * text).
@@ -33,7 +34,14 @@ export function demoHandler(
     const url = new URL(req.url);
     switch (url.pathname) {
       case "/":
-        if (req.method !== "GET" && req.method !== "HEAD") break;
+        if (req.method !== "GET" && req.method !== "HEAD") {
+          // RFC 9110 s15.5.6: a 405 lists the methods the resource has; the
+          // engine turns it into 204 + this Allow for OPTIONS.
+          return new Response("Method Not Allowed\n", {
+            status: 405,
+            headers: { allow: "GET, HEAD" },
+          });
+        }
         return new Response("Hello from @quartz/std httpServeTlsOpts\n");
       case "/echo":
         return new Response(req.body, {
@@ -44,12 +52,25 @@ export function demoHandler(
         });
       case "/stream": {
         const n = Math.min(Number(url.searchParams.get("n") ?? "10") || 0, 1e6);
+        // Lines `ms` apart: a body that is all there at once goes out with a
+        // Content-Length, one that comes apart in time is sent chunked.
+        const ms = Math.min(
+          Number(url.searchParams.get("ms") ?? "0") || 0,
+          1e4,
+        );
         let i = 0;
+        let timer: ReturnType<typeof setTimeout> | undefined;
         return new Response(
           new ReadableStream<Uint8Array>({
-            pull(controller) {
+            async pull(controller) {
               if (i >= n) return controller.close();
+              if (ms > 0 && i > 0) {
+                await new Promise((resolve) => timer = setTimeout(resolve, ms));
+              }
               controller.enqueue(encoder.encode(`line ${i++}\n`));
+            },
+            cancel() {
+              clearTimeout(timer);
             },
           }),
           { headers: { "content-type": "text/plain; charset=utf-8" } },
