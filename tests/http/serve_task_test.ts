@@ -4,60 +4,7 @@
 import assert from "node:assert/strict";
 import { tlsConnectAsync } from "../../tls/mod.ts";
 import { CA, fetchClient, RawClient } from "./_helpers.ts";
-
-/** serve/main.ts in a child process, listening. */
-interface ServeTask {
-  port: number;
-  child: Deno.ChildProcess;
-  /** Everything on stdout so far, then until the exit. */
-  output(): Promise<string>;
-  stderr: Promise<string>;
-}
-
-async function startServeTask(args: string[]): Promise<ServeTask> {
-  const child = new Deno.Command("deno", {
-    args: [
-      "run",
-      "--unstable-net",
-      "--allow-net=127.0.0.1,localhost",
-      "--allow-read=testdata,serve,http,tls,concurrency",
-      "serve/main.ts",
-      "--port",
-      "0",
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream())
-    .getReader();
-  let out = "";
-  let port = 0;
-  while (port === 0) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-    port = Number(
-      /Listening on https:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1] ?? 0,
-    );
-  }
-  if (port === 0) {
-    await child.status;
-    assert.fail(`serve/main.ts did not listen: ${out}${await stderr}`);
-  }
-  return {
-    port,
-    child,
-    stderr,
-    output: async () => {
-      for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        out += r.value;
-      }
-      return out;
-    },
-  };
-}
+import { startServeTask } from "./_serve_task.ts";
 
 async function raw(port: number): Promise<RawClient> {
   return new RawClient(

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { httpServeTlsWorkers, type HttpWorkerServer } from "../../http/mod.ts";
 import { CA, CERT, KEY } from "./_helpers.ts";
+import { startServeTask } from "./_serve_task.ts";
 
 const APP = new URL("./_worker_app.ts", import.meta.url);
 const PRIORITY_APP = new URL("./_worker_priority.ts", import.meta.url);
@@ -448,51 +449,21 @@ Deno.test({
     "deno task serve --workers 2 --access-log prints every worker's requests in the main process",
   ignore: !LINUX_NET,
   fn: async () => {
-    const child = new Deno.Command("deno", {
-      args: [
-        "run",
-        "--unstable-net",
-        "--allow-net=127.0.0.1,localhost",
-        "--allow-read=testdata,serve,http,tls,concurrency",
-        "serve/main.ts",
-        "--port",
-        "0",
-        "--workers",
-        "2",
-        "--access-log",
-        "common",
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    let out = "";
-    let stopped = false;
+    const task = await startServeTask([
+      "--workers",
+      "2",
+      "--access-log",
+      "common",
+    ]);
+    let out: string;
     try {
-      let port = 0;
-      while (port === 0) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += value;
-        port = Number(
-          /Listening on https:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1] ?? 0,
-        );
-      }
-      if (port === 0) assert.fail(`No listening line: ${out}${await stderr}`);
       const paths = ["/", "/healthz", "/nope", "/stream?n=2", "/"];
-      for (const path of paths) await get(port, path);
-      child.kill("SIGTERM");
-      stopped = true;
-      for (let r = await reader.read(); !r.done; r = await reader.read()) {
-        out += r.value;
-      }
+      for (const path of paths) await get(task.port, path);
     } finally {
-      if (!stopped) child.kill("SIGKILL");
-      await reader.cancel();
-      await child.status;
-      await stderr;
+      task.child.kill("SIGTERM");
+      out = await task.output();
+      await task.child.status;
+      await task.stderr;
     }
     const logged = out.split("\n").flatMap((line) => {
       const m = /^127\.0\.0\.1 - - \[[^\]]+\] "GET (\S+) HTTP\/1\.1" (\d+) /
