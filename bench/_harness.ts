@@ -163,7 +163,7 @@ export async function runH2load(args: string[]): Promise<H2loadFigures> {
   };
 }
 
-/** Whether `command` runs (`command --version` or `-v` exits 0). */
+/** Whether `command` runs: `command <versionFlag>` exits 0. */
 export async function hasCommand(
   command: string,
   versionFlag = "--version",
