@@ -123,6 +123,7 @@ export class Connection implements Expirable {
   #scheme: string;
   #pending: Promise<number | null> | null = null;
   #closed = false;
+  #transportClosed = false;
   #peerGone = false;
   #info: Info | null = null;
   #responseStarted = false;
@@ -180,6 +181,26 @@ export class Connection implements Expirable {
       info.finish(false);
     }
     this.#abandon?.(ABANDONED);
+    this.#closeTransport();
+  }
+
+  /**
+   * The connection may close without lingering: the client asked to close
+   * and nothing of its is left unread, neither buffered bytes nor the rest of
+   * a request body (closing on unread data sends a reset, which can destroy
+   * the response before the client reads it, RFC 9112 §9.6), and no held
+   * responses wait.
+   */
+  #closesAtOnce(): boolean {
+    const body = this.#body;
+    return this.#clientClosing && this.start === this.end &&
+      this.#batchLen === 0 && (body === null || body.done);
+  }
+
+  /** Closes the socket once (close() may follow for the bookkeeping). */
+  #closeTransport(): void {
+    if (this.#transportClosed) return;
+    this.#transportClosed = true;
     try {
       this.#t.close();
     } catch (error) {
@@ -542,6 +563,12 @@ export class Connection implements Expirable {
             this.#noteWriteError(error);
           }
           this.deadline = Infinity;
+          // The client asked to close and sent nothing more: the socket
+          // closes before the bookkeeping (metrics, log, buffers), so the
+          // client sees the end of its response sooner.
+          if (complete && !this.#outKeepAlive && this.#closesAtOnce()) {
+            this.#closeTransport();
+          }
           keepAlive = this.#wrote(complete);
         } else {
           // Unless its whole response joined the batch already, the exchange
@@ -553,14 +580,13 @@ export class Connection implements Expirable {
       }
       // What is held back goes out before the close.
       if (this.#batchLen > 0) await this.#flushBatch();
-      // The client asked for the close and sent nothing more: no lingering,
-      // and no half-close either. Closing sends TLS close_notify and FIN,
-      // and with nothing unread in our receive buffer the kernel sends no
-      // RST, so the client reads the whole response; an awaited closeWrite()
-      // first cost a round trip through the event loop per connection.
-      if (!this.#clientClosing || this.start !== this.end) {
-        await this.#lingerClose();
-      }
+      // The client asked for the close and sent nothing more (no bytes and
+      // no rest of a body): no lingering, and no half-close either. Closing
+      // sends TLS close_notify and FIN, and with nothing unread the kernel
+      // sends no RST, so the client reads the whole response; an awaited
+      // closeWrite() first cost a round trip through the event loop per
+      // connection. Otherwise: half-close, drain, then close.
+      if (!this.#closesAtOnce()) await this.#lingerClose();
     } catch (error) {
       if (!this.#closed && !isPeerError(error)) state.reportError(error);
     } finally {
@@ -1181,6 +1207,9 @@ export class Connection implements Expirable {
         );
       } else this.#noteWriteError(error);
     }
+    // As in run(): the end of a closing client's last response goes out
+    // before the bookkeeping.
+    if (complete && !keepAlive && this.#closesAtOnce()) this.#closeTransport();
     this.#end(head, time, status, bytes, complete);
     this.#info = null;
     if (!keepAlive || this.#peerGone || this.#closed) return false;

@@ -68,6 +68,48 @@ Deno.test("HttpServer req.signal stays quiet and info.completed resolves when th
   assert.equal(signal!.aborted, false);
 });
 
+Deno.test("HttpServer counts the last response of a client that asked to close as delivered and complete", async () => {
+  const records: string[] = [];
+  const outcomes: string[] = [];
+  const server = startTls((req, info) => {
+    info.completed.then(
+      () => outcomes.push(`delivered, aborted ${req.signal.aborted}`),
+      (error) => outcomes.push(`failed ${error.name}`),
+    );
+    return new Response("bye");
+  }, {
+    hooks: {
+      onResponseEnd: (r) =>
+        records.push(`${r.protocol} ${r.status} ${r.bytesSent} ${r.complete}`),
+    },
+  });
+  for (
+    const request of [
+      `GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
+      `GET / HTTP/1.0\r\n\r\n`,
+    ]
+  ) {
+    const client = await RawClient.tls(server);
+    await client.send(request);
+    // The whole response, then the end of the connection.
+    const text = await client.readToEnd();
+    assert.match(text, /^HTTP\/1\.[01] 200 OK\r\n/);
+    assert.match(text, /\r\nconnection: close\r\n/);
+    assert.match(text, /\r\ncontent-length: 3\r\n\r\nbye$/);
+    client.close();
+  }
+  await server.shutdown();
+  assert.deepEqual(outcomes, [
+    "delivered, aborted false",
+    "delivered, aborted false",
+  ]);
+  assert.equal(records.length, 2);
+  assert.match(
+    records.join("\n"),
+    /^HTTP\/1\.1 200 \d+ true\nHTTP\/1\.0 200 \d+ true$/,
+  );
+  assert.equal(server.stats().requestsServed, 2);
+});
 Deno.test("HttpServer info.completed rejects with Interrupted when the response cannot be delivered", async () => {
   const outcome = Promise.withResolvers<unknown>();
   const release = Promise.withResolvers<void>();

@@ -376,3 +376,39 @@ Deno.test("httpServeOpts() answers a handler's Response.error() with 500 and onE
   client.close();
   await server.shutdown({ graceMs: 1_000 });
 });
+
+Deno.test("httpServeOpts() answered early, a closing client can send the rest of its upload without a reset", async () => {
+  // RFC 9112 §9.6: closing on unread request bytes makes the kernel reset
+  // the connection, which can destroy the response before the client reads
+  // it. The rest of the body is read and dropped before the close.
+  const server = startTcp(() => new Response("no", { status: 401 }));
+  const conn = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  const chunk = new Uint8Array(16_384);
+  const encoder = new TextEncoder();
+  await conn.write(encoder.encode(
+    `POST /upload HTTP/1.1\r\n${H}Connection: close\r\n` +
+      `Content-Length: ${4 * chunk.length}\r\n\r\n`,
+  ));
+  const buf = new Uint8Array(4096);
+  let text = "";
+  while (!text.endsWith("\r\n\r\nno")) {
+    const n = await conn.read(buf);
+    assert.notEqual(n, null, `Connection ended early: ${text}`);
+    text += new TextDecoder().decode(buf.subarray(0, n!));
+  }
+  assert.match(text, /^HTTP\/1\.1 401 Unauthorized\r\n/);
+  assert.match(text, /\r\nconnection: close\r\n/);
+  // The client goes on with its body, as an uploading client does; a reset
+  // would fail one of these writes.
+  for (let i = 0; i < 4; i++) {
+    await conn.write(chunk);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await conn.closeWrite();
+  assert.equal(await conn.read(buf), null);
+  conn.close();
+  await server.shutdown({ graceMs: 1_000 });
+});
