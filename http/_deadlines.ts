@@ -18,7 +18,13 @@ export interface Expirable {
   onWheel: boolean;
 }
 
-/** Checks every watched deadline each `tickMs`; runs only while watching. */
+/**
+ * Checks every watched deadline each `tickMs`. Its timer runs while there is
+ * something to watch and stops at the first tick that finds nothing: clients
+ * that connect one after another (a timer set and cleared per connection
+ * cost ~20 us of each one's latency) share one timer, and an idle server
+ * has none.
+ */
 export class DeadlineWheel {
   /**
    * The time of the last tick: deadlines are set from it, which is exact to
@@ -69,7 +75,12 @@ export class DeadlineWheel {
     else next.wheelPrev = prev;
     // wheelNext is kept: a sweep standing on this item goes on from it.
     item.wheelPrev = null;
-    if (--this.#size === 0 && this.#timer !== undefined) {
+    this.#size--;
+  }
+
+  /** Stops the timer now (the server is gone); add() starts it again. */
+  stop(): void {
+    if (this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
@@ -88,6 +99,7 @@ export class DeadlineWheel {
   }
 
   #check(): void {
+    if (this.#size === 0) return this.stop();
     const now = this.now = Date.now();
     // expire() may remove this item or others; a removed item keeps its
     // forward link, so the walk goes on from wherever it stands.

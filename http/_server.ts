@@ -65,6 +65,7 @@ export class ServerImpl implements HttpServer {
       { onFailure: (error) => this.#state.reportError(error) },
     ).then(() => {}).finally(() => {
       clearTimeout(this.#graceTimer);
+      this.#wheel.stop();
       // Requests still waiting for a slot are shed, and its timer stops.
       cfg.shedder?.[Symbol.dispose]();
       this.#signal?.removeEventListener("abort", this.#onAbort);

@@ -38,7 +38,7 @@ function withClock(fn: (clock: Clock) => void): void {
   }
 }
 
-Deno.test("DeadlineWheel expires what is due at the next tick, once, and stops its timer when empty", () => {
+Deno.test("DeadlineWheel expires what is due at the next tick, once, and stops its timer a tick after it empties", () => {
   withClock((clock) => {
     const wheel = new DeadlineWheel(100);
     const a = new Item("a");
@@ -61,6 +61,23 @@ Deno.test("DeadlineWheel expires what is due at the next tick, once, and stops i
     wheel.delete(b);
     assert.equal(wheel.size, 0);
     assert.deepEqual([...wheel], []);
+    // One client after another: the timer is kept, not set again.
+    assert.equal(clock.countTimers(), 1);
+    wheel.add(a);
+    wheel.delete(a);
+    assert.equal(clock.countTimers(), 1);
+    // A tick with nothing to watch stops it; the next add starts it again.
+    clock.tick(100);
+    assert.equal(clock.countTimers(), 0);
+    wheel.add(b);
+    assert.equal(clock.countTimers(), 1);
+    b.deadline = wheel.now + 50;
+    clock.tick(100);
+    assert.equal(b.expired, 1);
+    wheel.delete(b);
+    // stop() ends it at once (the server is gone).
+    wheel.stop();
+    assert.equal(clock.countTimers(), 0);
   });
 });
 
@@ -87,6 +104,7 @@ Deno.test("DeadlineWheel sweeps on when an expiry removes itself, its neighbour 
     assert.deepEqual([...wheel].map((i) => (i as Item).name), ["d", "late"]);
     wheel.delete(d);
     wheel.delete(late);
+    wheel.stop();
   });
 });
 
@@ -113,6 +131,7 @@ Deno.test("DeadlineWheel keeps exactly the items added and not removed, in order
           assert.deepEqual([...wheel], model);
           assert.equal(wheel.size, model.length);
           for (const item of model) wheel.delete(item);
+          wheel.stop();
         });
       },
     ),
