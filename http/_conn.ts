@@ -186,7 +186,7 @@ export class Connection implements Expirable {
 
   /**
    * The connection may close without lingering: the client asked to close
-   * and nothing of its is left unread, neither buffered bytes nor the rest of
+   * and nothing it sent is left unread, neither buffered bytes nor the rest of
    * a request body (closing on unread data sends a reset, which can destroy
    * the response before the client reads it, RFC 9112 §9.6), and no held
    * responses wait.
